@@ -1,0 +1,142 @@
+"""What every recurrent cell shares: sizes, the hoisted input projection, zero states, default initialisation.
+
+A cell is ONE time step, split so that a sequence loop stays fast (see ../shared/reference/CPU_SPEED.md):
+
+    x̂_t = A x_t + b                    input_projection(), done for all t at once (one GEMM)
+    ĥ_t = U_1 h_{t-1} (+ b_h)          recurrent_weight(): the first product with the previous h, which a
+                                       deep-transition level may stack with its shortcut into one GEMM
+    state_t = step(x̂_t, state_{t-1}, ĥ_t)
+
+A cell built with ``input_size=0`` has no external input (layers 2..L of a deep transition): every input term
+W x is absent and only the biases remain, e.g. MUT1's input-only gate z = σ(W_xz x + b_z) becomes σ(b_z).
+``prev_size`` is the width of the incoming state; only the tanh cell allows it to differ from ``hidden_size``
+(gated cells carry their state through the chain, so the widths must agree).
+
+Token input: an integer tensor of ids is treated as one-hot — the input matrix is indexed (an embedding lookup),
+never multiplied by a materialised one-hot vector.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnlab.errors import RnnlabError, check_positive
+
+
+def project(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``weight @ x + bias`` along the last axis; integer ``x`` holds one-hot ids, which index ``weight``'s columns."""
+    if x.is_floating_point():
+        return F.linear(x, weight, bias)
+    out = F.embedding(x, weight.t())
+    return out if bias is None else out + bias
+
+
+class RecurrentCell(nn.Module):
+    """Base class: subclasses set the class attributes and implement ``recurrent_weight`` and ``step``."""
+
+    state_names: tuple[str, ...] = ("h",)
+    gate_names: tuple[str, ...] = ()
+    n_blocks: int = 1  # the input projection has n_blocks · block_size rows (one block per gate/candidate)
+    input_weight_names: tuple[str, ...] = ("weight_ih",)  # matrices that multiply the raw input x
+    torch_equivalent: str | None = None  # "rnn_tanh", "rnn_relu", "lstm", "gru": this cell IS that torch.nn module
+    options: tuple[str, ...] = ()  # keyword options the constructor accepts
+
+    def __init__(self, input_size: int, hidden_size: int, prev_size: int | None = None):
+        super().__init__()
+        check_positive("input_size", input_size, allow_zero=True)
+        check_positive("hidden_size", hidden_size)
+        prev_size = hidden_size if prev_size is None else prev_size
+        check_positive("prev_size", prev_size)
+        if prev_size != hidden_size and not self.allows_width_change():
+            raise RnnlabError(
+                f"cell {type(self).__name__} carries its state through a deep transition, so the intermediate width "
+                f"must equal hidden ({hidden_size}); got {prev_size} (only the tanh cell allows a different width)"
+            )
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.prev_size = prev_size
+
+    # ----- structure -------------------------------------------------------------------------------------------
+    @classmethod
+    def allows_width_change(cls) -> bool:
+        return False
+
+    @property
+    def block_size(self) -> int:
+        """Rows per pre-activation block (hidden_size; k·hidden_size for a k-piece pooling φ)."""
+        return self.hidden_size
+
+    @property
+    def projection_size(self) -> int:
+        return self.n_blocks * self.block_size
+
+    def is_torch_module(self) -> bool:
+        """True when this cell computes exactly what ``torch_equivalent`` computes (the fused path applies)."""
+        return self.torch_equivalent is not None and self.input_size > 0 and self.prev_size == self.hidden_size
+
+    def duplicate_parameter_count(self) -> int:
+        """Parameters that only ever appear summed with another (torch's b_ih + b_hh); 0 unless overridden."""
+        return 0
+
+    # ----- computation -----------------------------------------------------------------------------------------
+    def input_bias(self) -> torch.Tensor:
+        """The bias added to the input projection (the whole projection when there is no input)."""
+        return self.bias_ih
+
+    def input_projection(self, x: torch.Tensor | None) -> torch.Tensor:
+        """x̂ = A x + b for every step at once: (T,B,n_in) floats or (T,B) ids -> (T,B,projection_size).
+
+        With no input (``x is None`` or ``input_size == 0``) this is the bias vector alone, (projection_size,).
+        """
+        if x is None or self.input_size == 0:
+            return self.input_bias()
+        return project(x, self.weight_ih, self.input_bias())
+
+    def recurrent_weight(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(U_1, b) of the first product with h_{t-1}; ``step`` computes F.linear(h, U_1, b) when not given it."""
+        raise NotImplementedError
+
+    def step(self, x_proj, state, h_proj=None, gates=None):
+        """One time step: returns the new state tuple; fills ``gates`` (a dict) with the gate activations if given."""
+        raise NotImplementedError
+
+    def recurrent_product(self, h: torch.Tensor, h_proj: torch.Tensor | None) -> torch.Tensor:
+        if h_proj is not None:
+            return h_proj
+        weight, bias = self.recurrent_weight()
+        return F.linear(h, weight, bias)
+
+    def zero_state(self, batch_size: int, device=None, dtype=None) -> tuple[torch.Tensor, ...]:
+        """The all-zero state h_0 (and c_0), each (batch_size, prev_size)."""
+        param = next(self.parameters())
+        device = param.device if device is None else device
+        dtype = param.dtype if dtype is None else dtype
+        return tuple(torch.zeros(batch_size, self.prev_size, device=device, dtype=dtype) for _ in self.state_names)
+
+    # ----- initialisation --------------------------------------------------------------------------------------
+    def reset_parameters(self) -> None:
+        """PyTorch's recurrent default: every parameter ~ U(−1/√H, 1/√H), then ``after_reset`` (e.g. forget bias)."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for param in self.parameters(recurse=False):
+            nn.init.uniform_(param, -bound, bound)
+        self.after_reset()
+
+    def after_reset(self) -> None:
+        """Hook run after any (re-)initialisation: the LSTMs add their forget-gate bias here."""
+
+    def extra_repr(self) -> str:
+        width = f", prev_size={self.prev_size}" if self.prev_size != self.hidden_size else ""
+        return f"input_size={self.input_size}, hidden_size={self.hidden_size}{width}"
+
+
+def new_weight(rows: int, cols: int) -> nn.Parameter | None:
+    """An uninitialised (rows, cols) parameter, or None for a zero-width input (the term is absent)."""
+    return nn.Parameter(torch.empty(rows, cols)) if cols > 0 else None
+
+
+def new_vector(size: int) -> nn.Parameter:
+    return nn.Parameter(torch.empty(size))

@@ -1,0 +1,89 @@
+"""LSTM ablations of Jozefowicz et al. 2015 (ICML, §3): one gate removed, i.e. held at the constant 1.
+
+    LSTM-f  (lstm_nof):  f_t ≡ 1   →  c_t = c_{t-1} + i_t ⊙ g_t
+    LSTM-i  (lstm_noi):  i_t ≡ 1   →  c_t = f_t ⊙ c_{t-1} + g_t
+    LSTM-o  (lstm_noo):  o_t ≡ 1   →  h_t = tanh(c_t)
+
+Everything else is the LSTM of ``lstm.py`` (no peepholes, σ output gate). "Removed = constant 1" is our reading:
+the transcription available to us (PAPERS.md §3.3) does not state it. The removed gate has no weights at all;
+the kept blocks stay in the order i, f, g, o with one bias per block.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from rnnlab.cells.base import RecurrentCell, new_vector, new_weight
+
+ALL_BLOCKS = ("i", "f", "g", "o")
+
+
+class AblatedLSTMCell(RecurrentCell):
+    """An LSTM whose gate ``removed`` ("i", "f" or "o") is the constant 1; subclasses fix ``removed``."""
+
+    state_names = ("h", "c")
+    n_blocks = 3
+    removed = ""
+
+    def __init__(self, input_size, hidden_size, prev_size=None, *, forget_bias=None):
+        super().__init__(input_size, hidden_size, prev_size)
+        self.blocks = tuple(name for name in ALL_BLOCKS if name != self.removed)
+        self.gate_names = self.blocks
+        self.forget_bias = 0.0 if forget_bias is None else float(forget_bias)
+        rows = 3 * hidden_size
+        self.weight_ih = new_weight(rows, input_size)
+        self.weight_hh = new_weight(rows, hidden_size)
+        self.bias = new_vector(rows)
+        self.reset_parameters()
+
+    def after_reset(self) -> None:
+        if "f" in self.blocks:
+            start = self.blocks.index("f") * self.hidden_size
+            with torch.no_grad():
+                self.bias[start : start + self.hidden_size] += self.forget_bias
+
+    def input_bias(self):
+        return self.bias
+
+    def recurrent_weight(self):
+        return self.weight_hh, None
+
+    def step(self, x_proj, state, h_proj=None, gates=None):
+        h, c = state
+        pre = dict(zip(self.blocks, (x_proj + self.recurrent_product(h, h_proj)).chunk(3, -1), strict=True))
+        g = torch.tanh(pre["g"])
+        i = torch.sigmoid(pre["i"]) if "i" in pre else None
+        f = torch.sigmoid(pre["f"]) if "f" in pre else None
+        o = torch.sigmoid(pre["o"]) if "o" in pre else None
+        c = (c if f is None else f * c) + (g if i is None else i * g)
+        h = torch.tanh(c) if o is None else o * torch.tanh(c)
+        if gates is not None:
+            gates.update({name: gate for name, gate in (("i", i), ("f", f), ("g", g), ("o", o)) if gate is not None})
+        return h, c
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, removed={self.removed}, forget_bias={self.forget_bias}"
+
+
+class LSTMNoForgetCell(AblatedLSTMCell):
+    """LSTM-f: no forget gate (f ≡ 1)."""
+
+    removed = "f"
+    options = ()
+
+    def __init__(self, input_size, hidden_size, prev_size=None):
+        super().__init__(input_size, hidden_size, prev_size)
+
+
+class LSTMNoInputCell(AblatedLSTMCell):
+    """LSTM-i: no input gate (i ≡ 1)."""
+
+    removed = "i"
+    options = ("forget_bias",)
+
+
+class LSTMNoOutputCell(AblatedLSTMCell):
+    """LSTM-o: no output gate (o ≡ 1)."""
+
+    removed = "o"
+    options = ("forget_bias",)

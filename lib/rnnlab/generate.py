@@ -1,0 +1,163 @@
+"""Music from a trained model: sample new piano rolls, and score a real piece step by step.
+
+A music model predicts, at every time step, one logit per piano key; the keys of the next frame are independent
+Bernoulli variables given the past (Boulanger-Lewandowski et al. 2012; the output layer of Pascanu et al. 2014 and
+Chung et al. 2014):  p(x_{t+1,j} = 1 | x_{<=t}) = σ(a_{t,j}).
+
+- ``sample_music`` feeds each sampled frame back as the next input. ``temperature`` T divides the logits before
+  the sigmoid, p = σ(a / T): T < 1 sharpens (fewer, safer notes), T > 1 flattens (more, wilder notes), T = 0 is
+  greedy (a key sounds when σ(a) > 1/2). A ``prime`` (the start of a real piece) warms the state up first.
+- ``frame_probabilities`` gives σ(a_t) for every step of a real piece (teacher forcing), and
+  ``step_log_likelihood`` the log-probability of each real next frame: log p(x_{t+1} | x_{<=t}) =
+  Σ_j [x log σ(a) + (1 − x) log(1 − σ(a))]. Minus its mean over a piece is the NLL per time step that the
+  trainer reports (sum over the 88 units, averaged over time steps), here for one piece.
+- ``load_trained_model`` rebuilds a model from a run directory of the run store and loads a checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import torch
+import torch.nn.functional as F
+
+from rnnlab.errors import RnnlabError, check_choice, check_positive
+
+MUSIC_DATASETS = ("jsb", "nottingham", "musedata", "pianomidi", "bach-music21")
+N_KEYS = 88
+
+
+def _device_of(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _check_roll(piece: torch.Tensor, what: str) -> torch.Tensor:
+    piece = torch.as_tensor(piece, dtype=torch.float32)
+    if piece.dim() != 2 or piece.shape[1] != N_KEYS:
+        raise RnnlabError(f"{what} must be a (T, {N_KEYS}) piano roll, got shape {tuple(piece.shape)}")
+    return piece
+
+
+def _check_temperature(temperature: float) -> None:
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or temperature < 0:
+        raise RnnlabError(f"temperature must be a number >= 0 (0 = greedy), got {temperature!r}")
+
+
+@torch.no_grad()
+def sample_music(model, steps: int, temperature: float = 1.0, prime: torch.Tensor | None = None,
+                 seed: int = 0) -> torch.Tensor:
+    """A (len(prime) + steps, 88) float piano roll: the prime (if any) followed by ``steps`` sampled frames.
+
+    Without a prime the first input is a silent frame. Deterministic for a given ``seed`` (own generator).
+    """
+    check_positive("steps", steps)
+    _check_temperature(temperature)
+    device = _device_of(model)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    try:
+        if prime is not None:
+            prime = _check_roll(prime, "prime").to(device)
+            if len(prime) == 0:
+                raise RnnlabError("prime must hold at least one frame")
+            logits, state = model(prime[:, None, :])
+            frames = [prime]
+        else:
+            logits, state = model(torch.zeros(1, 1, N_KEYS, device=device))
+            frames = []
+        last = logits[-1, 0]
+        for _ in range(steps):
+            frame = _sample_frame(last, temperature, generator)
+            frames.append(frame[None])
+            logits, state = model(frame[None, None], state)
+            last = logits[-1, 0]
+    finally:
+        model.train(was_training)
+    return torch.cat(frames).cpu()
+
+
+def _sample_frame(logits: torch.Tensor, temperature: float, generator: torch.Generator) -> torch.Tensor:
+    if temperature == 0:
+        return (logits > 0).float()
+    probs = torch.sigmoid(logits / temperature)
+    return (torch.rand(probs.shape, generator=generator, device=probs.device) < probs).float()
+
+
+@torch.no_grad()
+def frame_probabilities(model, piece: torch.Tensor) -> torch.Tensor:
+    """(T − 1, 88): row t is the model's probability of each key sounding at step t + 1, having read frames 0..t."""
+    piece = _check_roll(piece, "piece")
+    if len(piece) < 2:
+        raise RnnlabError(f"piece must have at least 2 frames to predict one, got {len(piece)}")
+    was_training = model.training
+    model.eval()
+    try:
+        logits, _ = model(piece[:-1, None, :].to(_device_of(model)))
+    finally:
+        model.train(was_training)
+    return torch.sigmoid(logits[:, 0]).cpu()
+
+
+@torch.no_grad()
+def step_log_likelihood(model, piece: torch.Tensor) -> torch.Tensor:
+    """(T − 1,) natural-log probability of each real next frame under the model (sum over the 88 keys)."""
+    piece = _check_roll(piece, "piece")
+    if len(piece) < 2:
+        raise RnnlabError(f"piece must have at least 2 frames to predict one, got {len(piece)}")
+    was_training = model.training
+    model.eval()
+    try:
+        logits, _ = model(piece[:-1, None, :].to(_device_of(model)))
+    finally:
+        model.train(was_training)
+    target = piece[1:].to(logits.device)
+    return -F.binary_cross_entropy_with_logits(logits[:, 0], target, reduction="none").sum(-1).cpu()
+
+
+def load_trained_model(run_dir: str | Path, checkpoint: str = "best", device: str = "cpu", dataset=None):
+    """(model, TrainConfig) of a finished run: rebuilt from ``config.json``, weights from ``checkpoints/``.
+
+    ``checkpoint``: "best" (best validation metric) or "last". Music runs rebuild without loading data; for other
+    tasks pass the ``dataset`` (its ``n_in``, ``n_out`` and ``kind`` size the model).
+    """
+    from rnnlab.train.config import TrainConfig
+    from rnnlab.train.trainer import build_model_for
+
+    check_choice("checkpoint", checkpoint, ("best", "last"))
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.json"
+    if not config_path.exists():
+        raise RnnlabError(f"{str(run_dir)!r} is not a run directory (no config.json); list runs with "
+                          "rnnlab.train.runs.load()")
+    config = TrainConfig.from_dict(json.loads(config_path.read_text()))
+    weights = run_dir / "checkpoints" / f"{checkpoint}.pt"
+    if not weights.exists():
+        raise RnnlabError(f"run {run_dir.name!r} has no {checkpoint} checkpoint ({weights} is missing); "
+                          "it may still be running or have diverged")
+    if dataset is None:
+        if config.dataset not in MUSIC_DATASETS:
+            raise RnnlabError(f"run {run_dir.name!r} trained on {config.dataset!r}; pass dataset=load_dataset("
+                              f"{config.dataset!r}) to size its model (music sets need none: "
+                              f"{', '.join(MUSIC_DATASETS)})")
+        dataset = SimpleNamespace(n_in=N_KEYS, n_out=N_KEYS, kind="music")
+    model = build_model_for(config, dataset)
+    state = torch.load(weights, map_location="cpu", weights_only=checkpoint == "best")  # last.pt holds RNG states
+    model.load_state_dict(state["model"])
+    return model.to(device).eval(), config
+
+
+def pick_music_run(runs, datasets: tuple[str, ...] = ("jsb", "bach-music21")) -> str | None:
+    """The run directory of the best finished music model in a run-store table (``rnnlab.train.runs.load``):
+    runs on ``datasets`` first (in that order; NLLs of different sets are not comparable), then the lowest test
+    NLL. None when the store holds no finished music run."""
+    if runs is None or runs.empty or "dataset" not in runs or "test_nll" not in runs:
+        return None
+    music = runs[runs["dataset"].isin(MUSIC_DATASETS) & (runs["status"] == "ok") & runs["test_nll"].notna()]
+    if music.empty:
+        return None
+    order = {name: rank for rank, name in enumerate(datasets)}
+    ranked = music.assign(_set=music["dataset"].map(lambda d: order.get(d, len(order))))
+    return str(ranked.sort_values(["_set", "test_nll"]).iloc[0]["run_dir"])

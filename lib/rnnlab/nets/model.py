@@ -1,0 +1,128 @@
+"""RecurrentNet: Pascanu et al.'s decomposition of one time step into input, transition and output functions.
+
+    x_t ─ deep input (input_depth dense layers, optional) ─ level 0 ─ … ─ level K−1 ─ deep output ─ logits_t
+
+* Deep input: an MLP before the recurrence (Pascanu §3.2.1; discussed there, never used in their experiments).
+* Levels (``level.py``): each a plain or deep (DT / DT(S)) transition of any cell; level k > 0 reads the outputs
+  of level k−1 (sRNN, Pascanu §3.3.3); the output reads the TOP level only, as in the paper.
+* Deep output (DO, Pascanu §3.3.2): y_t = V_2 φ_d(V_1 h_t) with intermediate width ``output_hidden`` and no
+  h → y shortcut; ``output_depth`` counts the affine maps (1 = the plain y_t = V h_t).
+
+The logits are pre-activations: the trainer applies BCE-with-logits (music) or cross-entropy (PTB).
+Build models with ``rnnlab.nets.build_model``; ``model.config`` holds its keyword arguments (JSON-able).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from rnnlab.errors import RnnlabError
+from rnnlab.nets.archs import ARCHS
+from rnnlab.nets.dense import DenseLayer
+from rnnlab.nets.level import RecurrentLevel
+from rnnlab.nets.recording import Recording
+
+
+class RecurrentNet(nn.Module):
+    """Deep input → K recurrent levels → deep output; built from a resolved ``config`` (see ``build_model``)."""
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self.config = dict(config)
+        c = self.config
+        pool = {"pool_size": c["pool_size"], "lp_p": c["lp_p"]}
+        width = c["n_in"]
+        layers = []
+        for _ in range(c["input_depth"]):
+            layers.append(DenseLayer(width, c["input_hidden"], c["nonlinearity"], **pool))
+            width = c["input_hidden"]
+        self.input_layers = nn.ModuleList(layers)
+        cell_options, intermediate_options = {}, {}
+        if c["cell"] == "tanh":
+            cell_options = dict(nonlinearity=c["nonlinearity"], **pool)
+            intermediate_options = dict(nonlinearity=c["transition_nonlinearity"] or c["nonlinearity"], **pool)
+        if c["forget_bias"] is not None:
+            cell_options = intermediate_options = {"forget_bias": c["forget_bias"]}
+        levels = []
+        for _ in range(c["levels"]):
+            levels.append(
+                RecurrentLevel(
+                    c["cell"],
+                    width,
+                    c["hidden"],
+                    depth=c["transition_depth"],
+                    intermediate_size=c["transition_hidden"],
+                    shortcut=ARCHS[c["arch"]].shortcut,
+                    cell_options=cell_options,
+                    intermediate_options=intermediate_options,
+                )
+            )
+            width = c["hidden"]
+        self.levels = nn.ModuleList(levels)
+        layers = []
+        for _ in range(c["output_depth"] - 1):
+            layers.append(DenseLayer(width, c["output_hidden"], c["output_nonlinearity"] or c["nonlinearity"], **pool))
+            width = c["output_hidden"]
+        self.output_layers = nn.ModuleList(layers)
+        self.readout = nn.Linear(width, c["n_out"])
+
+    @classmethod
+    def from_config(cls, config: dict) -> RecurrentNet:
+        from rnnlab.nets.presets import build_model
+
+        return build_model(**config)
+
+    def zero_state(self, batch_size: int, device=None) -> list[tuple[torch.Tensor, ...]]:
+        """The all-zero state: one tuple of (batch_size, hidden) tensors per level."""
+        return [level.zero_state(batch_size, device) for level in self.levels]
+
+    def forward(self, x: torch.Tensor, state=None, record: bool = False):
+        """x: (T,B,n_in) floats, or (T,B) int64 ids with ``token_input``. Returns (logits, state[, recording]).
+
+        logits: (T,B,n_out) pre-activations; state: list (one per level) of tuples of (B,H) tensors (None = zeros).
+        ``record=True`` always runs the loop path and returns a ``Recording`` as a third element.
+        """
+        self._check_input(x)
+        if state is None:
+            state = self.zero_state(x.shape[1], x.device)
+        elif len(state) != len(self.levels):
+            raise RnnlabError(f"state must hold one entry per level ({len(self.levels)}), got {len(state)}")
+        recording = Recording() if record else None
+        h = x
+        for j, layer in enumerate(self.input_layers):
+            h = layer(h)
+            if recording is not None:
+                recording.add_sequence(f"input/layer{j}", h)
+        fused = self.config["fused"] == "auto"
+        new_state = []
+        for k, level in enumerate(self.levels):
+            h, level_state = level(h, tuple(state[k]), record=recording, name=f"level{k}", fused=fused)
+            new_state.append(level_state)
+        for j, layer in enumerate(self.output_layers):
+            h = layer(h)
+            if recording is not None:
+                recording.add_sequence(f"output/layer{j}", h)
+        logits = self.readout(h)
+        return (logits, new_state, recording) if record else (logits, new_state)
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        if self.config["token_input"]:
+            if x.is_floating_point() or x.dim() != 2:
+                raise RnnlabError(f"token_input=True expects int64 ids of shape (T,B), got {x.dtype} {tuple(x.shape)}")
+        elif not x.is_floating_point() or x.dim() != 3 or x.shape[-1] != self.config["n_in"]:
+            raise RnnlabError(
+                f"expected float input of shape (T,B,{self.config['n_in']}), got {x.dtype} {tuple(x.shape)} "
+                "(token ids need token_input=True)"
+            )
+
+    def fused_levels(self) -> list[bool]:
+        """Which levels train through a fused torch.nn module (when not recording)."""
+        return [self.config["fused"] == "auto" and level.can_fuse() for level in self.levels]
+
+    def describe(self) -> dict:
+        """JSON-able summary for run records: the config plus weight and parameter counts."""
+        from rnnlab.nets.counting import count_params, count_weights
+
+        return {**self.config, "n_weights": count_weights(self), "n_params": count_params(self),
+                "fused_levels": self.fused_levels()}

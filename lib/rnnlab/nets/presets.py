@@ -1,0 +1,170 @@
+"""``build_model``: one call for every cell × architecture, with the papers' presets and strict option checks.
+
+Rules (the project's decision):
+* The preset (``ARCHS``) fixes which constructions are active. dt-/dts-/dot-/dots-rnn need transition_depth >= 2,
+  do-/dot-/dots-rnn output_depth >= 2, srnn levels >= 2 (a depth of 1 is the plain ``rnn``).
+* A knob the preset does not use is ignored only when left at its default (or set to the value the preset
+  implies, e.g. levels=1 for dt-rnn); anything else is an error naming the knob and the archs that use it —
+  so stacking a deep transition (levels=3 with arch="dt-rnn") is refused, not silently dropped.
+* ``transition_hidden`` may differ from ``hidden`` only for the tanh cell: gated cells carry (h, c) through the
+  chain of a deep transition, so the widths must agree.
+* ``nonlinearity`` is φ of the tanh cell and of every dense layer (deep input, deep output);
+  ``transition_nonlinearity`` (tanh cell only) overrides it for the intermediate transition layers and
+  ``output_nonlinearity`` for the deep-output layer (Pascanu's DOT(S)-RNN*: L_p in the transition, maxout in the
+  output). ``pool_size`` and ``lp_p`` configure the L_p / maxout units.
+* ``forget_bias`` applies to the LSTMs with a forget gate (None = the cell's default: 1 for lstm_b, else 0).
+"""
+
+from __future__ import annotations
+
+from rnnlab.cells import CELLS, NONLINEARITIES
+from rnnlab.errors import RnnlabError, check_choice, check_positive
+from rnnlab.nets.archs import ARCHS
+from rnnlab.nets.model import RecurrentNet
+
+FUSED_CHOICES = ("auto", "never")
+INIT_CHOICES = ("default", "pascanu")
+
+
+def _archs_with(flag: str) -> str:
+    return ", ".join(name for name, arch in ARCHS.items() if getattr(arch, flag))
+
+
+def _depth(name: str, value, default: int, arch: str, active: bool, flag: str) -> int:
+    """Resolve a depth knob: >= 2 where the preset uses it, else its default or 1 (the value the preset implies)."""
+    check_positive(name, value)
+    if active:
+        if value < 2:
+            raise RnnlabError(f"{name} must be >= 2 for arch {arch!r} ({name}=1 is arch 'rnn'), got {value}")
+        return value
+    if value not in (default, 1):
+        raise RnnlabError(
+            f"{name}={value!r} does not apply to arch {arch!r}; it is used by: {_archs_with(flag)} "
+            f"(leave it at {default})"
+        )
+    return 1
+
+
+def _unused(name: str, value, default, reason: str) -> None:
+    if value != default:
+        raise RnnlabError(f"{name}={value!r} does not apply: {reason} (leave it at {default!r})")
+
+
+def _width(name: str, value, hidden: int, active: bool, reason: str) -> int | None:
+    if not active:
+        _unused(name, value, None, reason)
+        return None
+    value = hidden if value is None else value
+    check_positive(name, value)
+    return value
+
+
+def build_model(
+    *,
+    arch: str = "rnn",
+    cell: str = "tanh",
+    n_in: int,
+    n_out: int,
+    hidden: int,
+    transition_hidden: int | None = None,
+    output_hidden: int | None = None,
+    transition_depth: int = 2,
+    output_depth: int = 2,
+    levels: int = 2,
+    input_depth: int = 0,
+    input_hidden: int | None = None,
+    nonlinearity: str = "tanh",
+    transition_nonlinearity: str | None = None,
+    output_nonlinearity: str | None = None,
+    forget_bias: float | None = None,
+    pool_size: int = 2,
+    lp_p: float | None = None,
+    token_input: bool = False,
+    fused: str = "auto",
+    init: str = "default",
+) -> RecurrentNet:
+    """Build ``arch`` (an ``ARCHS`` id) with ``cell`` (a ``CELLS`` name); see the module docstring for the rules.
+
+    Sizes: ``n_in`` inputs (the vocabulary size with ``token_input``), ``n_out`` logits, ``hidden`` state units;
+    ``transition_hidden`` / ``output_hidden`` / ``input_hidden`` are the widths of the intermediate transition,
+    deep-output and deep-input layers (default: ``hidden``). ``init="pascanu"`` applies Pascanu et al.'s
+    initialisation (``rnnlab.nets.init``). The returned model's ``config`` rebuilds it: ``build_model(**config)``.
+    """
+    check_choice("arch", arch, ARCHS)
+    check_choice("cell", cell, CELLS)
+    for name, value in (("n_in", n_in), ("n_out", n_out), ("hidden", hidden)):
+        check_positive(name, value)
+    check_choice("fused", fused, FUSED_CHOICES)
+    check_choice("init", init, INIT_CHOICES)
+    spec = ARCHS[arch]
+    transition_depth = _depth("transition_depth", transition_depth, 2, arch, spec.deep_transition, "deep_transition")
+    output_depth = _depth("output_depth", output_depth, 2, arch, spec.deep_output, "deep_output")
+    levels = _depth("levels", levels, 2, arch, spec.stacked, "stacked")
+    check_positive("input_depth", input_depth, allow_zero=True)
+
+    no_dt = f"arch {arch!r} has no deep transition (those that do: {_archs_with('deep_transition')})"
+    no_do = f"arch {arch!r} has no deep output (those that do: {_archs_with('deep_output')})"
+    transition_hidden = _width("transition_hidden", transition_hidden, hidden, spec.deep_transition, no_dt)
+    if transition_hidden is not None and transition_hidden != hidden and cell != "tanh":
+        raise RnnlabError(
+            f"transition_hidden={transition_hidden} must equal hidden={hidden} for cell {cell!r}: gated cells carry "
+            "their state through the deep transition (only cell 'tanh' allows another width)"
+        )
+    output_hidden = _width("output_hidden", output_hidden, hidden, spec.deep_output, no_do)
+    input_hidden = _width("input_hidden", input_hidden, hidden, input_depth > 0, "input_depth is 0")
+
+    check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
+    uses_phi = cell == "tanh" or input_depth > 0 or (spec.deep_output and output_nonlinearity is None)
+    if not uses_phi:
+        _unused("nonlinearity", nonlinearity, "tanh", f"cell {cell!r} with arch {arch!r} has no layer that uses it")
+    if cell == "tanh" and spec.deep_transition:
+        if transition_nonlinearity is not None:
+            check_choice("transition_nonlinearity", transition_nonlinearity, NONLINEARITIES)
+    else:
+        _unused("transition_nonlinearity", transition_nonlinearity, None, "it needs cell 'tanh' and a deep transition")
+    if spec.deep_output:
+        if output_nonlinearity is not None:
+            check_choice("output_nonlinearity", output_nonlinearity, NONLINEARITIES)
+    else:
+        _unused("output_nonlinearity", output_nonlinearity, None, no_do)
+
+    active = set()  # the nonlinearities some layer will use
+    if cell == "tanh":
+        active.add(nonlinearity)
+        if spec.deep_transition:
+            active.add(transition_nonlinearity or nonlinearity)
+    if input_depth > 0:
+        active.add(nonlinearity)
+    if spec.deep_output:
+        active.add(output_nonlinearity or nonlinearity)
+    if active & {"lp", "maxout"}:
+        check_positive("pool_size", pool_size)
+    else:
+        _unused("pool_size", pool_size, 2, "no layer uses lp or maxout units")
+    if "lp" not in active:
+        _unused("lp_p", lp_p, None, "no layer uses lp units")
+
+    if "forget_bias" in CELLS[cell].options:
+        forget_bias = getattr(CELLS[cell], "default_forget_bias", 0.0) if forget_bias is None else float(forget_bias)
+    elif forget_bias not in (None, 0, 0.0):
+        with_forget = ", ".join(name for name, cls in CELLS.items() if "forget_bias" in cls.options)
+        raise RnnlabError(f"forget_bias={forget_bias!r} does not apply to cell {cell!r}; cells with a forget gate: "
+                          f"{with_forget}")
+    else:
+        forget_bias = None
+    if not isinstance(token_input, bool):
+        raise RnnlabError(f"token_input must be True or False, got {token_input!r}")
+
+    config = dict(
+        arch=arch, cell=cell, n_in=n_in, n_out=n_out, hidden=hidden, transition_hidden=transition_hidden,
+        output_hidden=output_hidden, transition_depth=transition_depth, output_depth=output_depth, levels=levels,
+        input_depth=input_depth, input_hidden=input_hidden, nonlinearity=nonlinearity,
+        transition_nonlinearity=transition_nonlinearity, output_nonlinearity=output_nonlinearity,
+        forget_bias=forget_bias, pool_size=pool_size, lp_p=lp_p, token_input=token_input, fused=fused, init=init,
+    )
+    model = RecurrentNet(config)
+    if init == "pascanu":
+        from rnnlab.nets.init import init_pascanu
+
+        init_pascanu(model)
+    return model

@@ -1,0 +1,41 @@
+"""Tabulate the run store: one row per run with its test metric beside the papers' number for the same setting."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rnnlab.papers import paper_results
+from rnnlab.train.runs import load
+
+
+def results_table(root=None) -> pd.DataFrame:
+    """Runs (status, data source, test metric) joined with the published test numbers where one exists."""
+    runs = load(root)
+    if runs.empty:
+        return runs
+    runs = runs.copy()
+    runs["test"] = [row.get(f"test_{row['metric']}") for _, row in runs.iterrows()]
+    papers = paper_results()
+    papers = papers[papers.split == "test"][["paper", "table", "dataset", "arch", "cell", "metric", "value"]]
+    papers = papers.rename(columns={"value": "paper_value"})
+    joined = runs.merge(papers, on=["dataset", "arch", "cell", "metric"], how="left")
+    columns = ["dataset", "data_source", "arch", "cell", "hidden", "n_params", "status", "epochs_run", "metric",
+               "best_valid", "test", "paper", "table", "paper_value", "wall_seconds", "run_dir"]
+    return joined[[c for c in columns if c in joined.columns]]
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--root", default=None, help="run store root (default: runs/ or $RNNLAB_RUNS)")
+    parser.add_argument("--csv", default=None, help="also write the table to this CSV file")
+
+
+def main(args) -> int:
+    table = results_table(args.root)
+    if table.empty:
+        print("no runs found")
+        return 0
+    with pd.option_context("display.max_rows", 200, "display.width", 200, "display.max_colwidth", 40):
+        print(table.drop(columns=["run_dir"], errors="ignore").to_string(index=False))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    return 0

@@ -1,0 +1,275 @@
+"""The training loop: one architecture, one dataset, a complete run record.
+
+Short on purpose: everything optional (progress bars, live plots, recorders) hangs off callbacks.
+A run checkpoints at the end of every ``checkpoint_every`` epochs with the model, optimizer, schedule, every RNG
+state and the metric history, so ``resume=True`` after a kill continues exactly where the uninterrupted run would
+be (bit for bit on CPU). A NaN/Inf loss ends the run with status ``diverged``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import platform
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+import rnnlab
+from rnnlab.data import load_dataset
+from rnnlab.data.batching import iterate_batches
+from rnnlab.device import resolve_device
+from rnnlab.errors import RnnlabError
+from rnnlab.nets import build_model, count_params
+from rnnlab.train.callbacks import Callback, ProgressBar
+from rnnlab.train.config import TrainConfig
+from rnnlab.train.losses import LOWER_IS_BETTER, MetricTotals, is_better, metric_from_nats, token_losses
+from rnnlab.train.optimizers import make_optimizer, set_lr
+from rnnlab.train.regularizers import weight_noise
+from rnnlab.train.runs import atomic_torch_save, atomic_write_json, atomic_write_text, new_run_dir, read_summary
+from rnnlab.train.schedules import Schedule
+from rnnlab.train.seeding import rng_state, seed_everything, set_rng_state
+
+
+def build_model_for(config: TrainConfig, dataset) -> torch.nn.Module:
+    """The model a config describes, sized for a dataset."""
+    return build_model(
+        arch=config.arch, cell=config.cell, n_in=dataset.n_in, n_out=dataset.n_out, hidden=config.hidden,
+        transition_hidden=config.transition_hidden, output_hidden=config.output_hidden, levels=config.levels,
+        nonlinearity=config.nonlinearity, forget_bias=config.forget_bias, init=config.init,
+        token_input=dataset.kind != "music", **({"dropout": config.dropout} if config.dropout else {}),
+    )
+
+
+def subset(dataset, max_sequences: int | None):
+    """A shallow copy of a dataset whose valid/test splits hold at most ``max_sequences`` sequences."""
+    if max_sequences is None:
+        return dataset
+    small = copy.copy(dataset)
+    small.splits = {k: (v if k == "train" else v[:max_sequences]) for k, v in dataset.splits.items()}
+    if getattr(dataset, "score_masks", None):
+        small.score_masks = {k: (v if k == "train" else v[:max_sequences]) for k, v in dataset.score_masks.items()}
+    return small
+
+
+def _reset_state(state, reset: torch.Tensor, batch_size: int):
+    """Zero the state rows of pieces that start in this batch; detach the rest (truncated BPTT)."""
+    if state is None or state[0][0].shape[0] != batch_size:
+        return None
+    keep = (~reset).to(state[0][0].dtype)[:, None]
+    return [tuple(s.detach() * keep for s in level) for level in state]
+
+
+@torch.no_grad()
+def evaluate(model, dataset, split: str, config: TrainConfig, device) -> dict:
+    """Mean loss (nats per token) and the dataset's metric over a whole split, state carried across chunks."""
+    model.eval()
+    totals = MetricTotals(dataset.metric)
+    state = None
+    for batch in iterate_batches(dataset, split, batch_size=config.batch_size, bptt=config.bptt, shuffle=False,
+                                 seed=config.seed, device=device):
+        state = _reset_state(state, batch.reset, batch.x.shape[1])
+        logits, state = model(batch.x, state)
+        losses = token_losses(logits, batch.y, dataset.loss)
+        totals.add(losses, batch.mask, logits, batch.y, batch.score_mask)
+    return {"nats": totals.mean_nats, dataset.metric: totals.value()}
+
+
+class Trainer:
+    """Train ``config`` and write its run record to ``run_dir`` (a new folder under ``root`` by default)."""
+
+    def __init__(self, config: TrainConfig, run_dir: str | Path | None = None, root: str | Path | None = None,
+                 callbacks: list[Callback] | None = None, resume: bool = False, progress: bool = True,
+                 dataset=None):
+        self.config = config.validate()
+        self.device = resolve_device(config.device)
+        self.dataset = dataset if dataset is not None else load_dataset(config.dataset, seed=config.seed,
+                                                                        **config.task_knobs)
+        self.eval_dataset = subset(self.dataset, config.max_eval_sequences)
+        self.metric = self.dataset.metric
+        self.name = f"{config.arch}-{config.cell}-{config.dataset}"
+        if run_dir is None:
+            self.run_dir = new_run_dir(root, self.name)
+        else:
+            self.run_dir = Path(run_dir)
+            finished = read_summary(self.run_dir)
+            if finished and not resume:
+                raise RnnlabError(f"run_dir {str(self.run_dir)!r} already holds a run (status "
+                                  f"{finished.get('status')!r}); pass resume=True or choose another run_dir")
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.callbacks = list(callbacks or []) + ([ProgressBar()] if progress else [])
+        self.checkpoint_path = self.run_dir / "checkpoints" / "last.pt"
+        self.best_path = self.run_dir / "checkpoints" / "best.pt"
+        self.resume = resume and self.checkpoint_path.exists()
+
+        seed_everything(config.seed)
+        self.model = build_model_for(config, self.dataset).to(self.device)
+        self.optimizer = make_optimizer(config.optimizer, self.model.parameters(), config.lr)
+        self.schedule = Schedule(config.schedule, config.lr, beta=config.decay_beta)
+        self.epoch = 0
+        self.updates = 0
+        self.history: list[dict] = []
+        self.update_rows: list[dict] = []
+        self.best_valid: float | None = None
+        self.best_epoch = 0
+        self.bad_epochs = 0
+        self.train_seconds = 0.0
+        if self.resume:
+            self._load_checkpoint()
+        atomic_write_text(self.run_dir / "config.json", config.to_json() + "\n")
+
+    # ----------------------------------------------------------------------------------------------- checkpoints
+    def _checkpoint_state(self) -> dict:
+        return {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(), "rng": rng_state(), "epoch": self.epoch,
+            "updates": self.updates, "history": self.history, "update_rows": self.update_rows,
+            "best_valid": self.best_valid, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs,
+            "train_seconds": self.train_seconds,
+        }
+
+    def _load_checkpoint(self) -> None:
+        state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule = Schedule.from_state(state["schedule"])
+        for key in ("epoch", "updates", "history", "update_rows", "best_valid", "best_epoch", "bad_epochs",
+                    "train_seconds"):
+            setattr(self, key, state[key])
+        set_rng_state(state["rng"])
+        print(f"[{self.name}] resumed from {self.checkpoint_path} at epoch {self.epoch}", flush=True)
+
+    def _write_tables(self) -> None:
+        atomic_write_text(self.run_dir / "metrics.csv", pd.DataFrame(self.history).to_csv(index=False))
+        atomic_write_text(self.run_dir / "updates.csv", pd.DataFrame(self.update_rows).to_csv(index=False))
+
+    # ------------------------------------------------------------------------------------------------- the loop
+    def _train_epoch(self) -> dict:
+        config, model, ds = self.config, self.model, self.dataset
+        model.train()
+        params = [p for p in model.parameters() if p.requires_grad]
+        clip = config.clip if config.clip is not None else math.inf
+        nats = tokens = clip_events = 0
+        norms = []
+        state = None
+        start = time.perf_counter()
+        batches = iterate_batches(ds, "train", batch_size=config.batch_size, bptt=config.bptt, shuffle=True,
+                                  seed=config.seed * 100_003 + self.epoch, device=self.device)
+        for index, batch in enumerate(batches):
+            if config.max_updates_per_epoch is not None and index >= config.max_updates_per_epoch:
+                break
+            state = _reset_state(state, batch.reset, batch.x.shape[1])
+            with weight_noise(model, config.weight_noise):
+                logits, state = model(batch.x, state)
+                losses = token_losses(logits, batch.y, ds.loss)
+                loss = (losses * batch.mask).sum() / batch.mask.sum().clamp(min=1)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+            loss_value = loss.item()
+            if not math.isfinite(loss_value):
+                raise _Diverged(f"loss became {loss_value} at update {self.updates + 1} (epoch {self.epoch + 1})")
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, clip))
+            if not math.isfinite(grad_norm):
+                raise _Diverged(f"gradient norm became {grad_norm} at update {self.updates + 1}")
+            clipped = grad_norm > clip
+            lr = self.schedule.lr(self.updates)
+            set_lr(self.optimizer, lr)
+            self.optimizer.step()
+            self.updates += 1
+            n = int(batch.n_tokens)
+            nats += loss_value * n
+            tokens += n
+            clip_events += int(clipped)
+            norms.append(grad_norm)
+            info = {"update": self.updates, "epoch": self.epoch + 1, "loss": loss_value, "grad_norm": grad_norm,
+                    "clipped": bool(clipped), "lr": lr,
+                    "wall_seconds": self.train_seconds + time.perf_counter() - start}
+            self.update_rows.append(info)
+            for cb in self.callbacks:
+                cb.on_batch_end(self, info)
+        seconds = time.perf_counter() - start
+        self.train_seconds += seconds
+        train_nats = nats / max(tokens, 1)
+        return {
+            "train_loss": train_nats, "train_metric": metric_from_nats(train_nats, self.metric)
+            if self.metric != "accuracy" else float("nan"),
+            "lr": self.schedule.lr(self.updates), "grad_norm_mean": sum(norms) / max(len(norms), 1),
+            "grad_norm_max": max(norms, default=0.0), "clip_events": clip_events, "epoch_seconds": seconds,
+            "wall_seconds": self.train_seconds, "tokens_per_s": tokens / max(seconds, 1e-9), "updates": self.updates,
+        }
+
+    def fit(self) -> dict:
+        """Train until ``epochs`` or early stopping; evaluate the best checkpoint on test; return the summary."""
+        config = self.config
+        run_start = time.perf_counter()
+        status, message = "ok", ""
+        for cb in self.callbacks:
+            cb.on_train_begin(self)
+        try:
+            while self.epoch < config.epochs:
+                row = self._train_epoch()
+                self.epoch += 1
+                valid = evaluate(self.model, self.eval_dataset, "valid", config, self.device)
+                row = {"epoch": self.epoch, **row, "valid_metric": valid[self.metric], "valid_nats": valid["nats"]}
+                if not math.isfinite(valid["nats"]):
+                    raise _Diverged(f"validation loss became {valid['nats']} after epoch {self.epoch}")
+                self.history.append(row)
+                if is_better(valid[self.metric], self.best_valid, self.metric):
+                    self.best_valid, self.best_epoch, self.bad_epochs = valid[self.metric], self.epoch, 0
+                    atomic_torch_save(self.best_path, {"model": self.model.state_dict(), "epoch": self.epoch})
+                else:
+                    self.bad_epochs += 1
+                stop = self.schedule.end_epoch(valid[self.metric], self.updates, LOWER_IS_BETTER[self.metric])
+                stop = stop or self.bad_epochs >= config.patience
+                if self.epoch % config.checkpoint_every == 0 or stop or self.epoch == config.epochs:
+                    atomic_torch_save(self.checkpoint_path, self._checkpoint_state())
+                self._write_tables()
+                for cb in self.callbacks:
+                    cb.on_epoch_end(self, row)
+                if stop:
+                    break
+        except _Diverged as err:
+            status, message = "diverged", str(err)
+            print(f"[{self.name}] DIVERGED: {message}; run marked diverged in {self.run_dir}", flush=True)
+        except KeyboardInterrupt:
+            status, message = "interrupted", "interrupted by the user"
+        self._write_tables()
+        test = {}
+        if status == "ok" and self.best_path.exists():
+            best = torch.load(self.best_path, map_location=self.device, weights_only=False)
+            self.model.load_state_dict(best["model"])
+            test = evaluate(self.model, self.eval_dataset, "test", config, self.device)
+        summary = self._summary(status, message, test, time.perf_counter() - run_start)
+        atomic_write_json(self.run_dir / "summary.json", summary)
+        for cb in self.callbacks:
+            cb.on_train_end(self, summary)
+        return summary
+
+    def _summary(self, status: str, message: str, test: dict, seconds: float) -> dict:
+        config = self.config
+        sizes = {"hidden": config.hidden, "transition_hidden": config.transition_hidden or config.hidden,
+                 "output_hidden": config.output_hidden or config.hidden, "levels": config.levels}
+        last = self.history[-1] if self.history else {}
+        return {
+            "dataset": config.dataset, "data_source": self.dataset.source, "arch": config.arch, "cell": config.cell,
+            "sizes": sizes, "n_params": count_params(self.model), "metric": self.metric,
+            "epochs_run": self.epoch, "updates": self.updates, "best_epoch": self.best_epoch,
+            "best_valid": self.best_valid, "test": test, "wall_seconds": seconds,
+            "train_seconds": self.train_seconds, "tokens_per_s": last.get("tokens_per_s"), "status": status,
+            "message": message, "seed": config.seed, "device": str(self.device), "optimizer": config.optimizer,
+            "lr": config.lr, "rnnlab_version": rnnlab.__version__, "torch_version": torch.__version__,
+            "host": platform.node(), "run_dir": str(self.run_dir),
+        }
+
+
+class _Diverged(Exception):
+    pass
+
+
+def train(config: TrainConfig | dict, **kwargs) -> dict:
+    """Convenience: ``train(TrainConfig(...))`` or ``train({...})`` -> summary dict."""
+    if isinstance(config, dict):
+        config = TrainConfig.from_dict(config)
+    return Trainer(config, **kwargs).fit()

@@ -1,0 +1,1 @@
+"""Figures: pure functions returning ``plotly.graph_objects.Figure``, plus thin ipywidgets wrappers."""

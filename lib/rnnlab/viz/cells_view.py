@@ -1,0 +1,411 @@
+"""The deep constructions of Pascanu et al. 2014 (§2.1, §3.3, Fig. 2) drawn as one time step, and what they cost.
+
+A construction is a small graph: boxes are layers (x_t, deep-input layers, transition layers, h_{t-1}, h_t,
+deep-output layers, y_t) and every solid arrow is one weight matrix with its shape, so the arrows' sizes add up to
+the weights-only count of Pascanu's Table 1 (PAPERS.md §1.2; for a gated cell each arrow stands for one matrix per
+gate block). The wiring is the project's (see ``rnnlab.nets``):
+
+- deep input: ``input_depth`` layers x_t -> i_1 -> ... before the recurrence (width ``input_hidden``);
+- deep transition of depth L: layer 1 reads h_{t-1} (W_1) and the input (U_1); layers 2..L read the layer below
+  (W_l); the top layer is h_t. DT(S) adds the shortcut S h_{t-1} and a second input path U_2 into the top layer;
+- stacking K levels: level l > 1 reads h_t of level l-1 as its input, the output reads the top level;
+- deep output of depth M: y_t = V_M phi(... phi(V_1 h_t)) (no h -> y shortcut).
+
+``construction`` builds the graph (pure data), ``architecture_diagram`` draws it with plotly shapes and
+annotations, ``pascanu_table1`` sets our weight counts beside the paper's Table 1, and ``one_step_cost`` measures a
+model's milliseconds per time step beside its FLOP estimate (2 FLOPs per weight per step: each weight matrix is
+applied once per time step as a multiply-add).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import pandas as pd
+import plotly.graph_objects as go
+import torch
+
+from rnnlab.errors import RnnlabError, check_choice, check_positive
+
+PRESETS = ("rnn", "dt-rnn", "dts-rnn", "do-rnn", "dot-rnn", "dots-rnn", "srnn")
+
+_COLORS = {"input": "#c6dbef", "hidden": "#fdd0a2", "intermediate": "#fee6ce", "previous": "#e5e5e5",
+           "output": "#c7e9c0", "target": "#a1d99b"}
+_EDGE_COLORS = {"weight": "#444444", "shortcut": "#d62728", "carry": "#9e9e9e"}
+BOX_W, BOX_H = 1.0, 0.55
+COLUMN, ROW = 1.7, 1.25
+
+
+@dataclass(frozen=True)
+class Node:
+    """One layer of one time step: ``key`` is unique, ``label`` is HTML for plotly, ``width`` its units."""
+
+    key: str
+    label: str
+    width: int
+    kind: str  # input | hidden | intermediate | previous | output | target
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class Edge:
+    """An arrow: ``kind`` weight (a matrix of n_in x n_out weights), shortcut (a matrix too), carry (no weights)."""
+
+    source: str
+    target: str
+    name: str
+    n_in: int
+    n_out: int
+    kind: str = "weight"
+
+    @property
+    def n_weights(self) -> int:
+        return 0 if self.kind == "carry" else self.n_in * self.n_out
+
+
+@dataclass
+class Construction:
+    """The layers and weight matrices of one time step of a deep RNN."""
+
+    title: str
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+
+    def node(self, key: str) -> Node:
+        return next(n for n in self.nodes if n.key == key)
+
+    @property
+    def n_weights(self) -> int:
+        """Weights-only parameter count (Pascanu Table 1 convention: biases excluded)."""
+        return sum(e.n_weights for e in self.edges)
+
+
+def _sub(name: str, index: str) -> str:
+    return f"{name}<sub>{index}</sub>" if index else name
+
+
+def construction(n_in: int = 88, n_out: int = 88, hidden: int = 200, *, input_depth: int = 0,
+                 input_hidden: int | None = None, transition_depth: int = 1, transition_hidden: int | None = None,
+                 shortcut: bool = False, output_depth: int = 1, output_hidden: int | None = None, levels: int = 1,
+                 title: str = "") -> Construction:
+    """The graph of one time step for any combination of the four kinds of depth (see the module docstring)."""
+    for what, value in (("n_in", n_in), ("n_out", n_out), ("hidden", hidden), ("transition_depth", transition_depth),
+                        ("output_depth", output_depth), ("levels", levels)):
+        check_positive(what, value)
+    check_positive("input_depth", input_depth, allow_zero=True)
+    if shortcut and transition_depth < 2:
+        raise RnnlabError(f"shortcut=True needs transition_depth >= 2 (got {transition_depth}): the shortcut skips "
+                          "the intermediate transition layers")
+    input_hidden = input_hidden or hidden
+    transition_hidden = transition_hidden or hidden
+    output_hidden = output_hidden or hidden
+    for what, value in (("input_hidden", input_hidden), ("transition_hidden", transition_hidden),
+                        ("output_hidden", output_hidden)):
+        check_positive(what, value)
+
+    c = Construction(title=title)
+    right = transition_depth * COLUMN  # column of h_t
+    first = COLUMN  # column of the first transition layer
+    c.nodes.append(Node("x", f"x<sub>t</sub><br>{n_in}", n_in, "input", first, 0.0))
+    below, below_width = "x", n_in
+    for i in range(1, input_depth + 1):
+        key = f"in{i}"
+        c.nodes.append(Node(key, f"{_sub('i', str(i))}<br>{input_hidden}", input_hidden, "intermediate", first,
+                            i * ROW))
+        c.edges.append(Edge(below, key, _sub("I", str(i)), below_width, input_hidden))
+        below, below_width = key, input_hidden
+
+    base = (input_depth + 1) * ROW
+    for level in range(levels):
+        y = base + level * 1.6 * ROW
+        tag = f"{level + 1}" if levels > 1 else ""
+        prev_key, top_key = f"h_prev{tag}", f"h{tag}"
+        sup = f"<sup>({tag})</sup>" if tag else ""
+        c.nodes.append(Node(prev_key, f"h{sup}<sub>t-1</sub><br>{hidden}", hidden, "previous", 0.0, y))
+        source, source_width = prev_key, hidden
+        for step in range(1, transition_depth + 1):
+            is_top = step == transition_depth
+            key = top_key if is_top else f"z{tag}_{step}"
+            width = hidden if is_top else transition_hidden
+            label = f"h{sup}<sub>t</sub><br>{hidden}" if is_top else f"z{sup}<sub>{step}</sub><br>{width}"
+            c.nodes.append(Node(key, label, width, "hidden" if is_top else "intermediate", step * COLUMN, y))
+            w_name = _sub("W", f"{tag}{step}" if transition_depth > 1 else tag)
+            c.edges.append(Edge(source, key, w_name, source_width, width))
+            if step == 1:
+                c.edges.append(Edge(below, key, _sub("U", f"{tag}1" if transition_depth > 1 else tag),
+                                    below_width, width))
+            source, source_width = key, width
+        if shortcut:
+            c.edges.append(Edge(prev_key, top_key, _sub("S", tag), hidden, hidden, "shortcut"))
+            c.edges.append(Edge(below, top_key, _sub("U", f"{tag}2"), below_width, hidden, "shortcut"))
+        c.nodes.append(Node(f"next{tag}", f"→ t+1{sup}", 0, "previous", right + COLUMN * 0.75, y))
+        c.edges.append(Edge(top_key, f"next{tag}", "", hidden, hidden, "carry"))
+        below, below_width = top_key, hidden
+
+    y = base + (levels - 1) * 1.6 * ROW
+    for i in range(1, output_depth + 1):
+        y += ROW
+        is_last = i == output_depth
+        key = "y" if is_last else f"d{i}"
+        width = n_out if is_last else output_hidden
+        label = f"y<sub>t</sub><br>{n_out}" if is_last else f"{_sub('d', str(i))}<br>{width}"
+        c.nodes.append(Node(key, label, width, "target" if is_last else "output", right, y))
+        c.edges.append(Edge(below, key, _sub("V", str(i) if output_depth > 1 else ""), below_width, width))
+        below, below_width = key, width
+    return c
+
+
+def preset_construction(arch: str, n_in: int = 88, n_out: int = 88, hidden: int = 200,
+                        transition_hidden: int | None = None, output_hidden: int | None = None,
+                        levels: int = 2) -> Construction:
+    """The construction of one of Pascanu's presets (one intermediate layer per deep map, as in all experiments)."""
+    check_choice("arch", arch, PRESETS)
+    deep_t = arch in ("dt-rnn", "dts-rnn", "dot-rnn", "dots-rnn")
+    return construction(n_in, n_out, hidden, transition_depth=2 if deep_t else 1,
+                        transition_hidden=transition_hidden, shortcut=arch in ("dts-rnn", "dots-rnn"),
+                        output_depth=2 if arch in ("do-rnn", "dot-rnn", "dots-rnn") else 1,
+                        output_hidden=output_hidden, levels=levels if arch == "srnn" else 1,
+                        title=arch.upper().replace("S-", "(S)-").replace("SRNN", "sRNN"))
+
+
+def architecture_diagram(constructions: Construction | list[Construction], title: str | None = None,
+                         width: int = 1000, columns: int = 4) -> go.Figure:
+    """Draw constructions side by side: boxes are shapes, arrows are annotations (hover an arrow's label for its
+    matrix shape; hover a box for its width). Red arrows are the DT(S) shortcut paths."""
+    if isinstance(constructions, Construction):
+        constructions = [constructions]
+    shapes, annotations, traces = [], [], []
+    rows = [constructions[i:i + columns] for i in range(0, len(constructions), columns)]
+    dy, right = 0.0, 0.0
+    for row in reversed(rows):  # the first row is drawn on top
+        offset, top = 0.0, 0.0
+        for c in row:
+            xs = [n.x for n in c.nodes]
+            top = max(top, max(n.y for n in c.nodes))
+            _draw(c, offset, dy, shapes, annotations, traces)
+            centre = offset + (max(xs) + min(xs)) / 2
+            if c.title:
+                annotations.append(dict(x=centre, y=dy + max(n.y for n in c.nodes) + 0.75, showarrow=False,
+                                        text=f"<b>{c.title}</b>", font=dict(size=14)))
+            annotations.append(dict(x=centre, y=dy - 0.75, showarrow=False, font=dict(size=11),
+                                    text=f"{c.n_weights:,} weights"))
+            offset += max(xs) + 2.0
+        right = max(right, offset)
+        dy += top + 2.6
+    # one layout update: adding shapes and annotations one by one costs ~50 ms each in plotly
+    fig = go.Figure(data=traces, layout=dict(shapes=shapes, annotations=annotations))
+    x_range, y_range = [-0.8, right - 1.0], [-1.1, dy - 1.5]
+    fig.update_xaxes(visible=False, range=x_range)
+    fig.update_yaxes(visible=False, range=y_range, scaleanchor="x", scaleratio=1)
+    aspect = (y_range[1] - y_range[0]) / (x_range[1] - x_range[0])
+    top_margin = 60 if title else 20
+    fig.update_layout(template="plotly_white", showlegend=False, title=title, plot_bgcolor="white",
+                      margin=dict(l=10, r=10, t=top_margin, b=10), width=width,
+                      height=int(top_margin + 10 + (width - 20) * aspect))
+    return fig
+
+
+def _border_point(source: Node, target: Node) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Arrow start and end on the borders of the two boxes (along the line between their centres)."""
+
+    def shrink(a: Node, b: Node) -> tuple[float, float]:
+        dx, dy = b.x - a.x, b.y - a.y
+        if dx == 0 and dy == 0:
+            return a.x, a.y
+        sx = (BOX_W / 2) / abs(dx) if dx else float("inf")
+        sy = (BOX_H / 2) / abs(dy) if dy else float("inf")
+        s = min(sx, sy)
+        return a.x + dx * s, a.y + dy * s
+
+    return shrink(source, target), shrink(target, source)
+
+
+def _draw(c: Construction, dx: float, dy: float, shapes: list, annotations: list, traces: list) -> None:
+    """Append the shapes, annotations and hover trace of one construction, shifted by (dx, dy)."""
+    nodes = {n.key: Node(n.key, n.label, n.width, n.kind, n.x, n.y + dy) for n in c.nodes}
+    arrow = dict(xref="x", yref="y", axref="x", ayref="y", showarrow=True, arrowhead=2, text="")
+    for e in c.edges:
+        s, t = nodes[e.source], nodes[e.target]
+        (x0, y0), (x1, y1) = _border_point(s, t)
+        if e.kind == "shortcut" and e.source.startswith("h_prev"):  # h_{t-1} -> h_t runs above the transition row
+            lift = 0.65
+            shapes.append(dict(type="path", path=f"M {x0 + dx},{s.y + BOX_H / 2} C {s.x + dx},{s.y + lift + 0.35} "
+                               f"{t.x + dx},{t.y + lift + 0.35} {t.x + dx - 0.15},{t.y + BOX_H / 2 + 0.02}",
+                               line=dict(color=_EDGE_COLORS["shortcut"], width=1.6, dash="dot"), layer="below"))
+            annotations.append(dict(arrow, x=t.x + dx - 0.15, y=t.y + BOX_H / 2, ax=t.x + dx - 0.35,
+                                    ay=t.y + BOX_H / 2 + 0.3, arrowcolor=_EDGE_COLORS["shortcut"]))
+            label_x, label_y = (s.x + t.x) / 2 + dx, s.y + lift + 0.12
+        else:
+            annotations.append(dict(arrow, x=x1 + dx, y=y1, ax=x0 + dx, ay=y0, arrowsize=1.1, arrowwidth=1.4,
+                                    arrowcolor=_EDGE_COLORS[e.kind]))
+            label_x, label_y = (x0 + x1) / 2 + dx, (y0 + y1) / 2
+        if e.kind != "carry":
+            annotations.append(dict(x=label_x, y=label_y, text=e.name, showarrow=False,
+                                    bgcolor="rgba(255,255,255,0.85)", font=dict(size=11, color=_EDGE_COLORS[e.kind]),
+                                    hovertext=f"{e.name}: {e.n_in} × {e.n_out} = {e.n_weights:,} weights"))
+    for n in nodes.values():
+        if n.key.startswith("next"):
+            annotations.append(dict(x=n.x + dx, y=n.y, text=n.label, showarrow=False, font=dict(size=11, color="#777")))
+            continue
+        shapes.append(dict(type="rect", x0=n.x + dx - BOX_W / 2, x1=n.x + dx + BOX_W / 2, y0=n.y - BOX_H / 2,
+                           y1=n.y + BOX_H / 2, fillcolor=_COLORS[n.kind], line=dict(color="#555", width=1)))
+        annotations.append(dict(x=n.x + dx, y=n.y, text=n.label, showarrow=False, font=dict(size=11)))
+    boxes = [n for n in nodes.values() if not n.key.startswith("next")]
+    traces.append(go.Scatter(x=[n.x + dx for n in boxes], y=[n.y for n in boxes], mode="markers",
+                             marker=dict(size=28, opacity=0), name=c.title or "layers",
+                             hovertext=[f"{n.key}: {n.width} units ({n.kind})" for n in boxes], hoverinfo="text"))
+
+
+def diagram_boxes(fig: go.Figure) -> int:
+    """Number of layer boxes drawn in a diagram (rect shapes)."""
+    return sum(1 for s in fig.layout.shapes if s.type == "rect")
+
+
+# ------------------------------------------------------------------------------------------ Pascanu Table 1
+# (task, n_in = n_out, arch, sizes (hidden, transition_hidden, output_hidden), printed count); PAPERS.md §1.4.
+PASCANU_TABLE1 = (
+    ("Nottingham", 88, "rnn", (600,), "465K"), ("Nottingham", 88, "dts-rnn", (400, 400), "585K"),
+    ("Nottingham", 88, "dots-rnn", (400, 400, 400), "745K"), ("Nottingham", 88, "srnn", (400,), "550K"),
+    ("JSB Chorales", 88, "rnn", (200,), "75K"), ("JSB Chorales", 88, "dts-rnn", (400, 400), "585K"),
+    ("JSB Chorales", 88, "dots-rnn", (400, 400, 400), "745K"), ("JSB Chorales", 88, "srnn", (400,), "550K"),
+    ("MuseData", 88, "rnn", (600,), "465K"), ("MuseData", 88, "dts-rnn", (400, 400), "585K"),
+    ("MuseData", 88, "dots-rnn", (400, 400, 400), "745K"), ("MuseData", 88, "srnn", (600,), "1185K"),
+    ("PTB char", 50, "rnn", (600,), "420K"), ("PTB char", 50, "dts-rnn", (400, 400), "540K"),
+    ("PTB char", 50, "dots-rnn", (400, 400, 600), "790K"), ("PTB char", 50, "srnn", (400,), "520K"),
+    ("PTB word", 10000, "rnn", (200,), "4.04M"), ("PTB word", 10000, "dts-rnn", (200, 200), "6.12M"),
+    ("PTB word", 10000, "dots-rnn", (200, 200, 200), "6.16M"), ("PTB word", 10000, "srnn", (400,), "8.48M"),
+)
+
+
+def printed_interval(printed: str) -> tuple[int, int]:
+    """The integers a truncated count prints as: ``"465K"`` -> [465000, 466000), ``"4.04M"`` -> [4040000, 4050000)."""
+    number, unit = printed[:-1], printed[-1]
+    scale = {"K": 1_000, "M": 1_000_000}[unit]
+    decimals = len(number.split(".")[1]) if "." in number else 0
+    low = round(float(number) * scale)
+    return low, low + scale // 10 ** decimals
+
+
+def table1_kwargs(n_io: int, arch: str, sizes: tuple[int, ...]) -> dict:
+    """``build_model`` keyword arguments of one Table 1 entry (tanh cells; word-PTB reads token ids)."""
+    kwargs = {"arch": arch, "cell": "tanh", "n_in": n_io, "n_out": n_io, "hidden": sizes[0],
+              "token_input": n_io != 88}
+    if len(sizes) > 1:
+        kwargs["transition_hidden"] = sizes[1]
+    if len(sizes) > 2:
+        kwargs["output_hidden"] = sizes[2]
+    return kwargs
+
+
+def pascanu_table1() -> pd.DataFrame:
+    """Our weights-only counts of Pascanu Table 1's 20 models, built with ``rnnlab.nets.build_model``, beside the
+    counts the diagrams add up and the paper's printed (truncated) numbers."""
+    from rnnlab.nets import build_model, count_params, count_weights
+
+    rows = []
+    for task, n_io, arch, sizes, printed in PASCANU_TABLE1:
+        kwargs = table1_kwargs(n_io, arch, sizes)
+        model = build_model(**kwargs)
+        ours = count_weights(model)
+        drawn = preset_construction(arch, n_io, n_io, sizes[0], *sizes[1:3]).n_weights
+        low, high = printed_interval(printed)
+        rows.append({"task": task, "model": arch, "sizes": ",".join(map(str, sizes)), "paper": printed,
+                     "ours (weights)": ours, "diagram": drawn, "matches paper": low <= ours < high,
+                     "all parameters": count_params(model)})
+        del model
+    return pd.DataFrame(rows)
+
+
+# Chung et al. 2014, Table 1: (task, unit, our cell, units, input width, printed thousands); see rnnlab.nets.counting
+# for the convention (recurrent layer only, one bias per gate unit; music input width 100 is our inference).
+CHUNG_TABLE1 = (
+    ("music", "LSTM", "lstm_peephole", 36, 100, 19.8), ("music", "GRU", "gru", 46, 100, 20.2),
+    ("music", "tanh", "tanh", 100, 100, 20.1), ("speech", "LSTM", "lstm_peephole", 195, 20, 169.1),
+    ("speech", "GRU", "gru", 227, 20, 168.9), ("speech", "tanh", "tanh", 400, 20, 168.4),
+)
+
+
+def chung_table1() -> pd.DataFrame:
+    """Chung's matched model sizes rebuilt: our recurrent-layer count beside the printed ≈ thousands."""
+    from rnnlab.nets import build_model, count_params
+
+    rows = []
+    for task, unit, cell, units, n_in, printed in CHUNG_TABLE1:
+        model = build_model(arch="rnn", cell=cell, n_in=n_in, n_out=n_in, hidden=units)
+        ours = count_params(model.levels, duplicate_biases=False)
+        rows.append({"task": task, "unit": unit, "cell": cell, "units": units, "input width": n_in,
+                     "paper (thousands)": printed, "ours": ours, "within 0.1k": abs(ours / 1000 - printed) < 0.1})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------- the composer
+def compose(cell: str = "tanh", hidden: int = 128, *, input_depth: int = 0, transition_depth: int = 1,
+            shortcut: bool = False, output_depth: int = 1, levels: int = 1, n_in: int = 88, n_out: int = 88,
+            nonlinearity: str = "tanh") -> dict:
+    """``build_model`` keyword arguments for a free combination of depths: the preset whose kinds of depth are
+    active, plus the depths themselves. ``rnnlab.nets`` decides which combinations it supports (it raises
+    RnnlabError for the others)."""
+    construction(n_in, n_out, hidden, input_depth=input_depth, transition_depth=transition_depth,
+                 shortcut=shortcut, output_depth=output_depth, levels=levels)  # validates the knobs
+    deep_t, deep_o = transition_depth > 1, output_depth > 1
+    if levels > 1:
+        arch = "srnn"
+    elif deep_t and deep_o:
+        arch = "dots-rnn" if shortcut else "dot-rnn"
+    elif deep_t:
+        arch = "dts-rnn" if shortcut else "dt-rnn"
+    elif deep_o:
+        arch = "do-rnn"
+    else:
+        arch = "rnn"
+    kwargs = {"arch": arch, "cell": cell, "n_in": n_in, "n_out": n_out, "hidden": hidden,
+              "nonlinearity": nonlinearity}
+    if input_depth:
+        kwargs["input_depth"] = input_depth
+    if deep_t:
+        kwargs["transition_depth"] = transition_depth
+    if deep_o:
+        kwargs["output_depth"] = output_depth
+    if levels > 1:
+        kwargs["levels"] = levels
+        if deep_t:
+            kwargs["transition_depth"] = transition_depth
+    return kwargs
+
+
+def flops_per_step(model) -> int:
+    """Forward FLOPs per time step and sequence: 2 per weight (one multiply-add each; biases and element-wise
+    nonlinearities are not counted). Holds for dense inputs; a token-input model indexes its input matrix."""
+    from rnnlab.nets import count_weights
+
+    return 2 * count_weights(model)
+
+
+@torch.no_grad()
+def one_step_cost(model, batch_size: int = 16, steps: int = 50, repeats: int = 3, seed: int = 0) -> dict:
+    """Measured forward milliseconds per time step (best of ``repeats`` runs over ``steps`` steps of a random 0/1
+    batch, after one warm-up) beside the weight and FLOP counts of ``model`` (dense input of width ``n_in``)."""
+    from rnnlab.nets import count_params, count_weights
+
+    check_positive("batch_size", batch_size)
+    check_positive("steps", steps)
+    check_positive("repeats", repeats)
+    n_in = model.config["n_in"]
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    x = (torch.rand(steps, batch_size, n_in, generator=generator) < 0.1).float().to(device)
+    was_training = model.training
+    model.eval()
+    model(x)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model(x)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        best = min(best, time.perf_counter() - start)
+    model.train(was_training)
+    return {"weights": count_weights(model), "params": count_params(model), "flops_per_step": flops_per_step(model),
+            "ms_per_step": 1000 * best / steps, "batch_size": batch_size}

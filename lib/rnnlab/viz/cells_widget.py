@@ -1,0 +1,69 @@
+"""The composer: sliders for input depth, transition depth, shortcut, output depth and stacking (and the cell and
+width); the diagram redraws and the model is built to show its parameters and its one-step cost (measured ms and
+the FLOP estimate). A thin wrapper over :mod:`rnnlab.viz.cells_view`."""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from rnnlab.errors import RnnlabError
+from rnnlab.viz.cells_view import architecture_diagram, compose, construction, one_step_cost
+
+
+def composer(cells: list[str] | None = None, hidden: int = 128, n_in: int = 88, n_out: int = 88,
+             batch_size: int = 16) -> widgets.VBox:
+    """Compose a deep RNN interactively (``continuous_update=False``: rebuilds on release)."""
+    from rnnlab.cells import CELLS
+    from rnnlab.nets import build_model
+
+    cells = cells or list(CELLS)
+    style = {"description_width": "110px"}
+
+    def slider(description, value, low, high):
+        return widgets.IntSlider(value=value, min=low, max=high, description=description, continuous_update=False,
+                                 style=style)
+
+    knobs = {
+        "input_depth": slider("input depth", 0, 0, 3),
+        "transition_depth": slider("transition depth", 2, 1, 4),
+        "shortcut": widgets.Checkbox(value=True, description="shortcut (S)", style=style),
+        "output_depth": slider("output depth", 1, 1, 3),
+        "levels": slider("levels (stack)", 1, 1, 3),
+    }
+    cell = widgets.Dropdown(options=cells, value="tanh" if "tanh" in cells else cells[0], description="cell",
+                            style=style)
+    width = widgets.IntSlider(value=hidden, min=16, max=512, step=16, description="hidden", continuous_update=False,
+                              style=style)
+    report = widgets.HTML()
+    figure = go.FigureWidget(go.Figure())
+
+    def redraw(*_):
+        depths = {name: knob.value for name, knob in knobs.items()}
+        if depths["transition_depth"] < 2 and depths["shortcut"]:
+            depths["shortcut"] = False
+        try:
+            drawn = construction(n_in, n_out, width.value, **depths, title="")
+            kwargs = compose(cell.value, width.value, n_in=n_in, n_out=n_out, **depths)
+            model = build_model(**kwargs)
+            cost = one_step_cost(model, batch_size=batch_size, steps=20, repeats=2)
+            report.value = (f"<b>{kwargs['arch']}</b> with <b>{cell.value}</b> cells: "
+                            f"{cost['weights']:,} weights, {cost['params']:,} parameters; "
+                            f"{cost['flops_per_step'] / 1e6:.2f} MFLOP per step and sequence (2 per weight); "
+                            f"measured {cost['ms_per_step']:.3f} ms per time step at batch {batch_size} (forward)")
+        except RnnlabError as err:
+            report.value = f"<span style='color:#b00'>{html.escape(str(err))}</span>"
+            return
+        fresh = architecture_diagram(drawn)
+        with figure.batch_update():
+            figure.data = []
+            figure.add_traces(list(fresh.data))
+            figure.layout = fresh.layout
+
+    for knob in (*knobs.values(), cell, width):
+        knob.observe(redraw, names="value")
+    redraw()
+    left = widgets.VBox([cell, width, *knobs.values()])
+    return widgets.VBox([left, report, figure])

@@ -1,0 +1,156 @@
+"""Side-by-side comparison of the runs in the run store: filter, overlay learning curves, tabulate results beside
+the papers' published numbers.
+
+Works on the DataFrame of ``rnnlab.train.runs.load(root)`` (one row per run). Pure functions; the dashboard widget
+lives in :mod:`rnnlab.viz.compare_widget`.
+
+Comparability: a paper's number is only comparable with ours when we trained on the same data. A run on
+``bach-music21`` (the offline stand-in for JSB Chorales), or a run that asked for ``jsb`` but fell back to the
+stand-in (its ``data_source`` says so), is shown beside Pascanu's / Chung's JSB number as a reference, flagged
+``comparable = False``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from rnnlab.papers import paper_results
+from rnnlab.train.runs import load_metrics
+from rnnlab.viz.curves import learning_curves
+
+ALL = "all"
+STAND_INS = {"bach-music21": "jsb"}  # our offline stand-in -> the paper dataset it stands in for
+FILTER_COLUMNS = ("dataset", "arch", "cell", "status")
+
+
+def filter_options(runs: pd.DataFrame, column: str) -> list[str]:
+    """``["all", ...]`` followed by the distinct values of ``column`` in the store (for a dropdown)."""
+    if runs.empty or column not in runs:
+        return [ALL]
+    return [ALL] + sorted(str(v) for v in runs[column].dropna().unique())
+
+
+def filter_runs(runs: pd.DataFrame, **criteria) -> pd.DataFrame:
+    """Rows matching every given column value (``dataset="jsb", cell="gru"``); ``None`` or ``"all"`` = any."""
+    unknown = sorted(set(criteria) - set(FILTER_COLUMNS))
+    if unknown:
+        from rnnlab.errors import RnnlabError
+
+        raise RnnlabError(f"cannot filter runs by {', '.join(unknown)}; valid filters: {', '.join(FILTER_COLUMNS)}")
+    keep = pd.Series(True, index=runs.index)
+    for column, value in criteria.items():
+        if value in (None, ALL) or runs.empty:
+            continue
+        if column not in runs:
+            return runs.iloc[0:0]
+        keep &= runs[column].astype(str) == str(value)
+    return runs[keep]
+
+
+def run_labels(runs: pd.DataFrame) -> dict[str, str]:
+    """A short unique label per run directory: ``arch/cell h<hidden> dataset`` (+ ``#2`` ... for repeats)."""
+    labels, seen = {}, {}
+    for _, row in runs.iterrows():
+        base = f"{row.get('arch')}/{row.get('cell')} h{row.get('hidden', '?')} {row.get('dataset')}"
+        seen[base] = seen.get(base, 0) + 1
+        labels[row["run_dir"]] = base if seen[base] == 1 else f"{base} #{seen[base]}"
+    return labels
+
+
+def message_figure(message: str, height: int = 250) -> go.Figure:
+    """An empty figure that says why there is nothing to plot."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=15))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(template="plotly_white", height=height)
+    return fig
+
+
+def compare_curves(runs: pd.DataFrame, smooth: int = 10, log_y: bool = True, max_runs: int = 12) -> go.Figure:
+    """Learning curves of the selected runs overlaid: per update (top) and per training second (bottom)."""
+    if runs.empty:
+        return message_figure("no runs match: train some (03_train.ipynb, rnnlab train) or widen the filter")
+    runs = runs.head(max_runs)
+    labels = run_labels(runs)
+    metrics = sorted(runs["metric"].dropna().unique()) if "metric" in runs else []
+    metric = metrics[0] if len(metrics) == 1 else "/".join(metrics) or "metric"
+    curves = {labels[d]: (load_metrics(d, "updates"), load_metrics(d)) for d in runs["run_dir"]}
+    fig = learning_curves(curves, metric=metric, log_y=log_y, smooth=smooth)
+    if len(metrics) > 1:
+        fig.update_layout(title=f"mixed metrics ({', '.join(metrics)}): filter by dataset to compare like with like")
+    return fig
+
+
+def results_beside_papers(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (run, matching published number): our best validation and test metric beside the paper's.
+
+    Columns: label, dataset, data_source, arch, cell, hidden, n_params, status, epochs_run, metric, best_valid,
+    test, paper, table, paper_value, comparable, test_minus_paper, wall_seconds, run_dir.
+    """
+    columns = ["label", "dataset", "data_source", "arch", "cell", "hidden", "n_params", "status", "epochs_run",
+               "metric", "best_valid", "test", "paper", "table", "paper_value", "comparable", "test_minus_paper",
+               "wall_seconds", "run_dir"]
+    if runs.empty:
+        return pd.DataFrame(columns=columns)
+    runs = runs.copy()
+    labels = run_labels(runs)
+    runs["label"] = runs["run_dir"].map(labels)
+    runs["test"] = [row.get(f"test_{row['metric']}") if isinstance(row.get("metric"), str) else None
+                    for _, row in runs.iterrows()]
+    canonical = runs["data_source"].astype(str).str.startswith("canonical") if "data_source" in runs else False
+    runs["paper_dataset"] = [STAND_INS.get(d, d) for d in runs["dataset"]]
+    papers = paper_results()
+    papers = papers[papers.split == "test"].rename(columns={"value": "paper_value", "dataset": "paper_dataset"})
+    papers = papers[["paper", "table", "paper_dataset", "arch", "cell", "metric", "paper_value"]]
+    joined = runs.assign(_canonical=canonical).merge(papers, on=["paper_dataset", "arch", "cell", "metric"],
+                                                     how="left")
+    music_paper_sets = {"jsb", "nottingham", "musedata", "pianomidi"}
+    needs_canonical = joined["paper_dataset"].isin(music_paper_sets | {"ptb-char", "ptb-word"})
+    joined["comparable"] = joined["paper_value"].notna() & (joined["_canonical"] | ~needs_canonical) & (
+        joined["dataset"] == joined["paper_dataset"])
+    joined["test_minus_paper"] = (pd.to_numeric(joined["test"], errors="coerce") - joined["paper_value"]).where(
+        joined["comparable"])
+    stand_in = joined["paper_value"].notna() & ~joined["comparable"]
+    joined.loc[stand_in, "paper"] = joined.loc[stand_in, "paper"] + " on " + joined.loc[stand_in, "paper_dataset"] \
+        + " (other data: reference only)"
+    return joined[[c for c in columns if c in joined.columns]].reset_index(drop=True)
+
+
+def results_figure(table: pd.DataFrame) -> go.Figure:
+    """Dot plot per run: our test metric (filled) and the published numbers for the same setting (open)."""
+    if table.empty:
+        return message_figure("no finished runs to tabulate")
+    fig = go.Figure()
+    ours = table.drop_duplicates("run_dir")
+    fig.add_trace(go.Scatter(x=pd.to_numeric(ours["test"], errors="coerce"), y=ours["label"], mode="markers",
+                             name="ours (test)", marker=dict(size=12, color="#1f77b4"),
+                             hovertemplate="%{y}: %{x:.3f}<extra>ours</extra>"))
+    papers = table[table["paper_value"].notna()]
+    for comparable, symbol, name in ((True, "diamond", "paper, same data"),
+                                     (False, "diamond-open", "paper, other data (reference)")):
+        part = papers[papers["comparable"] == comparable]
+        if len(part):
+            fig.add_trace(go.Scatter(x=part["paper_value"], y=part["label"], mode="markers", name=name,
+                                     marker=dict(size=12, symbol=symbol, color="#d62728"),
+                                     text=part["paper"] + ", " + part["table"],
+                                     hovertemplate="%{text}: %{x}<extra></extra>"))
+    metrics = sorted(table["metric"].dropna().unique())
+    fig.update_layout(template="plotly_white", height=max(260, 40 * len(ours) + 140),
+                      xaxis_title="test " + "/".join(metrics) + " (NLL: nats per time step, lower is better)",
+                      legend=dict(orientation="h", y=-0.25), margin=dict(l=10))
+    return fig
+
+
+def describe_store(runs: pd.DataFrame, root: str | Path) -> str:
+    """One paragraph on what the store holds (or that it is empty and how to fill it)."""
+    if runs.empty:
+        return (f"The run store at {root} is empty. Train a model with notebooks/03_train.ipynb or "
+                "`rnnlab train`, or run `make run`; every finished run appears here.")
+    counts = runs.groupby("dataset").size().to_dict() if "dataset" in runs else {}
+    parts = ", ".join(f"{n} on {d}" for d, n in sorted(counts.items()))
+    status = runs["status"].value_counts().to_dict() if "status" in runs else {}
+    return f"{len(runs)} runs in {root}: {parts}; status {status}."

@@ -1,0 +1,210 @@
+"""The construction diagrams and the composer against Pascanu Table 1 (PAPERS.md §1.2), the nets' own counts and
+torch's FLOP counter."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rnnlab.errors import RnnlabError
+from rnnlab.viz.cells_view import (
+    PASCANU_TABLE1,
+    PRESETS,
+    architecture_diagram,
+    compose,
+    construction,
+    diagram_boxes,
+    flops_per_step,
+    one_step_cost,
+    preset_construction,
+    printed_interval,
+    table1_kwargs,
+)
+
+
+def pascanu_formula(arch: str, n_io: int, sizes: tuple[int, ...]) -> int:
+    """PAPERS.md §1.2, transcribed literally (weights only, biases excluded)."""
+    n_in = n_out = n_io
+    n = sizes[0]
+    if arch == "rnn":
+        return n_in * n + n * n + n * n_out
+    if arch == "srnn":
+        return n_in * n + n * n + n * n + n * n + n * n_out
+    n_z = sizes[1]
+    dts = n_in * n_z + n * n_z + n_z * n + n * n + n_in * n + n * n_out
+    if arch == "dts-rnn":
+        return dts
+    n_d = sizes[2]
+    return dts - n * n_out + n * n_d + n_d * n_out
+
+
+@pytest.mark.parametrize("entry", PASCANU_TABLE1, ids=[f"{e[0]}-{e[2]}" for e in PASCANU_TABLE1])
+def test_diagram_weights_add_up_to_pascanu_table1(entry):
+    task, n_io, arch, sizes, printed = entry
+    drawn = preset_construction(arch, n_io, n_io, *sizes[:1], *sizes[1:3]).n_weights
+    assert drawn == pascanu_formula(arch, n_io, sizes)
+    low, high = printed_interval(printed)
+    assert low <= drawn < high
+
+
+def test_printed_interval_reads_truncated_counts():
+    assert printed_interval("465K") == (465_000, 466_000)
+    assert printed_interval("1185K") == (1_185_000, 1_186_000)
+    assert printed_interval("4.04M") == (4_040_000, 4_050_000)
+
+
+def test_dts_wiring_is_the_groundhog_form():
+    c = preset_construction("dts-rnn", 88, 88, 400, 300)
+    weights = {(e.source, e.target): (e.n_in, e.n_out) for e in c.edges if e.kind != "carry"}
+    assert weights == {("h_prev", "z_1"): (400, 300), ("x", "z_1"): (88, 300), ("z_1", "h"): (300, 400),
+                       ("h_prev", "h"): (400, 400), ("x", "h"): (88, 400), ("h", "y"): (400, 88)}
+    assert {e.name for e in c.edges if e.kind == "shortcut"} == {"S", "U<sub>2</sub>"}
+
+
+def test_free_construction_counts_every_kind_of_depth():
+    n_in, n_out, n, ni, nz, nd = 10, 7, 5, 4, 3, 6
+    c = construction(n_in, n_out, n, input_depth=2, input_hidden=ni, transition_depth=3, transition_hidden=nz,
+                     shortcut=True, output_depth=3, output_hidden=nd, levels=2)
+    inputs = n_in * ni + ni * ni
+    level1 = (n * nz + ni * nz) + nz * nz + nz * n + (n * n + ni * n)  # W1,U1, W2, W3, S,U2
+    level2 = (n * nz + n * nz) + nz * nz + nz * n + (n * n + n * n)
+    outputs = n * nd + nd * nd + nd * n_out
+    assert c.n_weights == inputs + level1 + level2 + outputs
+
+
+def test_diagram_draws_one_box_per_layer_and_one_arrow_per_matrix():
+    c = construction(88, 88, 64, input_depth=1, transition_depth=2, shortcut=True, output_depth=2, levels=2)
+    fig = architecture_diagram(c)
+    layers = [n for n in c.nodes if not n.key.startswith("next")]
+    assert diagram_boxes(fig) == len(layers)
+    matrices = [e for e in c.edges if e.kind != "carry"]
+    hover = [a.hovertext for a in fig.layout.annotations if a.hovertext]
+    assert len(hover) == len(matrices)
+    assert sorted(hover) == sorted(f"{e.name}: {e.n_in} × {e.n_out} = {e.n_in * e.n_out:,} weights"
+                                   for e in matrices)
+    total = sum(int(h.split("= ")[1].split(" ")[0].replace(",", "")) for h in hover)
+    assert total == c.n_weights
+    assert f"{c.n_weights:,} weights" in [a.text for a in fig.layout.annotations]
+
+
+def test_zoo_diagram_holds_every_preset():
+    fig = architecture_diagram([preset_construction(a) for a in PRESETS])
+    titles = {a.text for a in fig.layout.annotations if a.text and a.text.startswith("<b>")}
+    assert titles == {"<b>RNN</b>", "<b>DT-RNN</b>", "<b>DT(S)-RNN</b>", "<b>DO-RNN</b>", "<b>DOT-RNN</b>",
+                      "<b>DOT(S)-RNN</b>", "<b>sRNN</b>"}
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(transition_depth=1, shortcut=True), "shortcut=True needs transition_depth >= 2"),
+    (dict(transition_depth=0), "transition_depth must be an integer >= 1, got 0"),
+    (dict(levels=-1), "levels must be an integer >= 1, got -1"),
+    (dict(input_depth=-1), "input_depth must be an integer >= 0, got -1"),
+])
+def test_bad_compositions_are_refused_in_one_line(kwargs, message):
+    with pytest.raises(RnnlabError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        construction(88, 88, 32, **kwargs)
+    with pytest.raises(RnnlabError):
+        compose("tanh", 32, **kwargs)
+
+
+def test_unknown_preset_names_the_choices():
+    with pytest.raises(RnnlabError, match="unknown arch 'deep'.*dts-rnn"):
+        preset_construction("deep")
+
+
+@pytest.mark.parametrize("depths, arch", [
+    (dict(), "rnn"), (dict(transition_depth=2), "dt-rnn"), (dict(transition_depth=2, shortcut=True), "dts-rnn"),
+    (dict(output_depth=2), "do-rnn"), (dict(transition_depth=2, output_depth=2), "dot-rnn"),
+    (dict(transition_depth=2, shortcut=True, output_depth=2), "dots-rnn"), (dict(levels=2), "srnn"),
+])
+def test_composer_picks_the_preset(depths, arch):
+    assert compose("gru", 32, **depths)["arch"] == arch
+
+
+# ----------------------------------------------------------------------------- against the nets (rnnlab.nets)
+nets = pytest.importorskip("rnnlab.nets", reason="rnnlab.nets not importable")
+
+
+@pytest.mark.parametrize("arch", PRESETS)
+def test_built_preset_counts_equal_the_drawn_matrices(arch):
+    sizes = {}
+    if arch in ("dt-rnn", "dts-rnn", "dot-rnn", "dots-rnn"):
+        sizes["transition_hidden"] = 7
+    if arch in ("do-rnn", "dot-rnn", "dots-rnn"):
+        sizes["output_hidden"] = 5
+    model = nets.build_model(arch=arch, cell="tanh", n_in=20, n_out=12, hidden=9, **sizes)
+    drawn = preset_construction(arch, 20, 12, 9, 7, 5, levels=2)
+    assert nets.count_weights(model) == drawn.n_weights
+
+
+@pytest.mark.parametrize("depths", [
+    dict(transition_depth=3), dict(transition_depth=3, shortcut=True, output_depth=3), dict(levels=3),
+    dict(input_depth=1), dict(input_depth=2, transition_depth=2, shortcut=True),
+])
+def test_composed_models_count_what_the_diagram_draws(depths):
+    try:
+        model = nets.build_model(**compose("tanh", 12, n_in=10, n_out=8, **depths))
+    except RnnlabError as err:
+        pytest.skip(f"rnnlab.nets does not support this composition: {err}")
+    assert nets.count_weights(model) == construction(10, 8, 12, **depths).n_weights
+
+
+def test_pascanu_table1_is_reproduced_by_the_built_models():
+    from rnnlab.viz.cells_view import pascanu_table1
+
+    table = pascanu_table1()
+    assert len(table) == 20
+    assert table["matches paper"].all(), table[~table["matches paper"]]
+    expected = [pascanu_formula(arch, n, sizes) for _, n, arch, sizes, _ in PASCANU_TABLE1]
+    assert table["ours (weights)"].tolist() == expected == table["diagram"].tolist()
+    assert table1_kwargs(10000, "srnn", (400,))["token_input"] is True
+
+
+@pytest.mark.parametrize("arch, cell", [("rnn", "tanh"), ("dts-rnn", "tanh"), ("dots-rnn", "tanh"),
+                                        ("srnn", "tanh"), ("rnn", "gru"), ("dt-rnn", "lstm")])
+def test_flop_estimate_equals_torch_flop_counter(arch, cell):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = nets.build_model(arch=arch, cell=cell, n_in=11, n_out=6, hidden=8, fused="never")
+    steps, batch = 5, 3
+    x = torch.rand(steps, batch, 11)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(x)
+    assert counter.get_total_flops() == flops_per_step(model) * steps * batch
+
+
+def test_one_step_cost_reports_counts_and_a_positive_time():
+    model = nets.build_model(arch="dts-rnn", cell="tanh", n_in=88, n_out=88, hidden=16)
+    cost = one_step_cost(model, batch_size=2, steps=4, repeats=1)
+    assert cost["weights"] == nets.count_weights(model)
+    assert cost["params"] == nets.count_params(model)
+    assert cost["flops_per_step"] == 2 * cost["weights"]
+    assert cost["ms_per_step"] > 0
+
+
+def test_chung_table1_counts_follow_the_cell_equations():
+    from rnnlab.viz.cells_view import chung_table1
+
+    def expected(cell, n, n_in):  # recurrent layer only, one bias per gate unit (rnnlab.nets.counting)
+        block = n_in * n + n * n + n
+        return {"tanh": block, "gru": 3 * block, "lstm_peephole": 4 * block + 3 * n}[cell]
+
+    table = chung_table1()
+    assert table["ours"].tolist() == [expected(c, n, i) for c, n, i in zip(table["cell"], table["units"],
+                                                                          table["input width"], strict=True)]
+    assert table["within 0.1k"].all()
+
+
+def test_composer_redraws_the_diagram_and_the_counts_when_a_slider_moves():
+    from rnnlab.viz.cells_widget import composer
+
+    box = composer(hidden=16, batch_size=2)
+    knobs, report, figure = box.children
+    cell, width, input_depth, transition_depth, shortcut, output_depth, levels = knobs.children
+    transition_depth.value = 3
+    expected = construction(88, 88, 16, transition_depth=3, shortcut=True)
+    assert diagram_boxes(figure) == len([n for n in expected.nodes if not n.key.startswith("next")])
+    model = nets.build_model(**compose("tanh", 16, transition_depth=3, shortcut=True))
+    assert f"{nets.count_weights(model):,} weights" in report.value
+    transition_depth.value = 1  # the shortcut needs depth >= 2: the composer drops it instead of failing
+    assert "<b>rnn</b>" in report.value

@@ -1,0 +1,124 @@
+"""The comparison dashboard's pure functions over a hand-written run store (independent of the trainer)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnlab.errors import RnnlabError
+from rnnlab.train.runs import load
+from rnnlab.viz.compare import (
+    compare_curves,
+    describe_store,
+    filter_options,
+    filter_runs,
+    results_beside_papers,
+    results_figure,
+    run_labels,
+)
+
+
+def write_run(root: Path, name: str, dataset: str, arch: str, cell: str, source: str, test_nll: float,
+              hidden: int = 32, epochs: int = 3) -> Path:
+    run = root / name
+    run.mkdir(parents=True)
+    summary = {"dataset": dataset, "data_source": source, "arch": arch, "cell": cell, "metric": "nll",
+               "sizes": {"hidden": hidden}, "n_params": 1000, "status": "ok", "epochs_run": epochs,
+               "best_valid": test_nll + 0.1, "test": {"nats": test_nll, "nll": test_nll}, "wall_seconds": 12.0}
+    (run / "summary.json").write_text(json.dumps(summary))
+    updates = pd.DataFrame({"update": np.arange(1, 11), "epoch": np.repeat([1, 2], 5), "loss": np.linspace(20, 9, 10),
+                            "grad_norm": 1.0, "clipped": False, "lr": 1e-3, "wall_seconds": np.arange(1, 11) * 0.5})
+    updates.to_csv(run / "updates.csv", index=False)
+    metrics = pd.DataFrame({"epoch": [1, 2], "updates": [5, 10], "train_loss": [15.0, 10.0],
+                            "valid_metric": [test_nll + 1, test_nll + 0.1], "wall_seconds": [2.5, 5.0]})
+    metrics.to_csv(run / "metrics.csv", index=False)
+    return run
+
+
+@pytest.fixture()
+def store(tmp_path) -> Path:
+    root = tmp_path / "runs"
+    write_run(root, "a", "jsb", "rnn", "tanh", "canonical:/data/JSB Chorales.pickle", 8.5)
+    write_run(root, "b", "jsb", "dts-rnn", "tanh", "music21 stand-in (bach-music21)", 8.9)
+    write_run(root, "c", "bach-music21", "rnn", "gru", "music21 stand-in (bach-music21)", 7.0)
+    write_run(root, "d", "bach-music21", "rnn", "gru", "music21 stand-in (bach-music21)", 7.2)
+    return root
+
+
+def test_filters_select_exactly_the_matching_runs(store):
+    runs = load(store)
+    assert filter_options(runs, "dataset") == ["all", "bach-music21", "jsb"]
+    assert len(filter_runs(runs, dataset="jsb")) == 2
+    assert len(filter_runs(runs, dataset="all", cell="gru")) == 2
+    assert len(filter_runs(runs, dataset="jsb", cell="gru")) == 0
+    assert set(filter_runs(runs, arch="dts-rnn")["run_dir"]) == {str(store / "b")}
+    with pytest.raises(RnnlabError, match="cannot filter runs by hidden; valid filters: dataset"):
+        filter_runs(runs, hidden=3)
+
+
+def test_labels_are_unique_for_repeated_settings(store):
+    labels = run_labels(load(store))
+    assert len(set(labels.values())) == 4
+    assert labels[str(store / "d")] == "rnn/gru h32 bach-music21 #2"
+
+
+def test_curves_overlay_the_stored_numbers(store):
+    runs = filter_runs(load(store), dataset="bach-music21")
+    fig = compare_curves(runs, smooth=1)
+    names = {t.name for t in fig.data}
+    assert names == {"rnn/gru h32 bach-music21 train (nats)", "rnn/gru h32 bach-music21 valid (nll)",
+                     "rnn/gru h32 bach-music21 #2 train (nats)", "rnn/gru h32 bach-music21 #2 valid (nll)"}
+    valid = [t for t in fig.data if t.name == "rnn/gru h32 bach-music21 valid (nll)"]
+    per_update, per_second = valid
+    stored = pd.read_csv(store / "c" / "metrics.csv")
+    assert list(per_update.x) == stored["updates"].tolist() and list(per_update.y) == stored["valid_metric"].tolist()
+    assert list(per_second.x) == stored["wall_seconds"].tolist()
+    train = next(t for t in fig.data if t.name == "rnn/gru h32 bach-music21 train (nats)")
+    assert np.allclose(train.y, pd.read_csv(store / "c" / "updates.csv")["loss"])
+
+
+def test_empty_store_says_so(tmp_path):
+    runs = load(tmp_path / "nothing")
+    assert runs.empty
+    assert "is empty" in describe_store(runs, tmp_path / "nothing")
+    assert "no runs match" in compare_curves(runs).layout.annotations[0].text
+    assert results_beside_papers(runs).empty
+    assert "no finished runs" in results_figure(results_beside_papers(runs)).layout.annotations[0].text
+
+
+def test_results_put_the_papers_numbers_beside_ours(store):
+    table = results_beside_papers(load(store))
+    canonical = table[table.run_dir == str(store / "a")]
+    # Pascanu Table 2 (RNN, JSB 8.338) and Chung Table 2 (tanh, JSB test 9.10) both report a tanh RNN on JSB
+    assert sorted(canonical["paper_value"]) == [8.338, 9.10]
+    assert canonical["comparable"].all()
+    assert sorted(canonical["test_minus_paper"].round(3)) == [round(8.5 - 9.10, 3), round(8.5 - 8.338, 3)]
+    fallback = table[table.run_dir == str(store / "b")]  # asked for jsb, trained on the stand-in
+    assert fallback["paper_value"].tolist() == [8.278] and not fallback["comparable"].any()
+    assert fallback["test_minus_paper"].isna().all()
+    assert "other data" in fallback["paper"].iloc[0]
+    stand_in = table[table.run_dir == str(store / "c")]  # bach-music21 GRU: Chung's GRU on JSB (8.54) as reference
+    assert stand_in["paper_value"].tolist() == [8.54] and not stand_in["comparable"].any()
+    fig = results_figure(table)
+    ours = next(t for t in fig.data if t.name == "ours (test)")
+    assert sorted(ours.x) == [7.0, 7.2, 8.5, 8.9]
+
+
+def test_dashboard_follows_its_dropdowns(store):
+    from rnnlab.viz.compare_widget import compare_dashboard
+
+    box = compare_dashboard(store)
+    controls, summary, curves, results, table = box.children
+    dataset = controls.children[0]
+    assert list(dataset.options) == ["all", "bach-music21", "jsb"]
+    assert summary.value.startswith("<b>4</b>")
+    dataset.value = "bach-music21"
+    assert summary.value.startswith("<b>2</b>")
+    assert {t.name for t in curves.data} == {t.name for t in compare_curves(filter_runs(load(store),
+                                                                                        dataset="bach-music21")).data}
+    ours = next(t for t in results.data if t.name == "ours (test)")
+    assert sorted(ours.x) == [7.0, 7.2]
