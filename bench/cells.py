@@ -8,7 +8,9 @@ Method: every configuration runs in its own fresh Python process, which
      the delta is the step's activations, gradients, Adam state and allocator slack — or
      torch.cuda.max_memory_allocated on CUDA;
   2. times the model and its anchor (nn.RNN / nn.LSTM / nn.GRU + nn.Linear, same sizes) in alternation, so the
-     ratio is taken inside one run on a noisy shared machine; reported times are medians.
+     ratio is taken inside one run on a noisy shared machine; reported times are medians. ``--clock cpu`` times
+     with the process's CPU time instead of wall time: with ``--threads 1`` that is immune to other jobs sharing
+     the cores (the robust choice on a loaded machine); with more threads it would also count spin-waiting.
 Families: tanh → nn.RNN; lstm* → nn.LSTM; gru, gru_v1, mut1-3 → nn.GRU. For deep forms the ratio is also divided
 by the FLOP ratio to the plain form of the same cell (weight-matrix entries, each used once per token), which is
 the figure the targets refer to: ≤ 1.1× (tanh/GRU forms), ≤ 1.3× (LSTM forms), deep ≤ 1.15× their FLOP ratio.
@@ -78,6 +80,8 @@ def worker(spec: dict) -> dict:
 
         return step
 
+    clock = time.process_time if spec["clock"] == "cpu" else time.perf_counter
+
     def rss_mib():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -106,12 +110,12 @@ def worker(spec: dict) -> dict:
     anchor_step()
     times, anchor_times = [], []
     for _ in range(spec["repeats"]):
-        t0 = time.perf_counter()
+        t0 = clock()
         step()
-        times.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
+        times.append(clock() - t0)
+        t0 = clock()
         anchor_step()
-        anchor_times.append(time.perf_counter() - t0)
+        anchor_times.append(clock() - t0)
     ms, anchor_ms = 1e3 * statistics.median(times), 1e3 * statistics.median(anchor_times)
     if spec["compile"]:
         compile_s = first - ms / 1e3
@@ -140,6 +144,7 @@ def main(argv=None) -> int:
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (opt-in); reports compile time")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | auto")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
+    parser.add_argument("--clock", default="wall", choices=("wall", "cpu"), help="wall time or process CPU time")
     parser.add_argument("--json", help="also write all rows to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -156,7 +161,7 @@ def main(argv=None) -> int:
         for cell in args.cells.split(","):
             for arch in archs.split(","):
                 spec = dict(size=size, cell=cell, arch=arch, repeats=repeats, compile=args.compile,
-                            device=args.device, threads=args.threads)
+                            device=args.device, threads=args.threads, clock=args.clock)
                 row = run_worker(spec)
                 rows.append(row)
                 compile_s = f"{row['compile_s']:.1f}" if row["compile_s"] is not None else "-"

@@ -196,34 +196,28 @@ def test_prediction_roll_stacks_one_panel_per_model():
     assert np.allclose(np.asarray(heatmaps[2].z), probs["b"][:, lo:hi].numpy().T)
 
 
-def test_pick_music_run_prefers_the_default_set_then_the_lowest_nll():
+def test_pick_music_run_takes_the_lowest_nll_on_the_same_data():
     import pandas as pd
 
     from rnnlab.generate import pick_music_run
+    from rnnlab.viz.compare import data_family
 
+    stand_in = "music21 stand-in (bach-music21): 390 chorales from music21 10.5.1, cache x.npz"
     runs = pd.DataFrame([
-        {"run_dir": "a", "dataset": "nottingham", "status": "ok", "test_nll": 3.0},
-        {"run_dir": "b", "dataset": "jsb", "status": "ok", "test_nll": 8.9},
-        {"run_dir": "c", "dataset": "jsb", "status": "ok", "test_nll": 8.5},
-        {"run_dir": "d", "dataset": "jsb", "status": "diverged", "test_nll": float("nan")},
-        {"run_dir": "e", "dataset": "ptb-char", "status": "ok", "test_nll": 1.0},
+        {"run_dir": "a", "dataset": "nottingham", "data_source": "canonical:/d/Nottingham.mat", "status": "ok",
+         "test_nll": 3.0},
+        {"run_dir": "b", "dataset": "jsb", "data_source": "canonical:/d/JSB Chorales.pickle", "status": "ok",
+         "test_nll": 8.5},
+        {"run_dir": "c", "dataset": "jsb", "data_source": stand_in + " -- fallback for jsb", "status": "ok",
+         "test_nll": 9.4},
+        {"run_dir": "d", "dataset": "bach-music21", "data_source": stand_in, "status": "ok", "test_nll": 9.2},
+        {"run_dir": "e", "dataset": "bach-music21", "data_source": stand_in, "status": "diverged",
+         "test_nll": float("nan")},
+        {"run_dir": "f", "dataset": "ptb-char", "data_source": "canonical:/d/ptb", "status": "ok", "test_nll": 1.0},
     ])
-    assert pick_music_run(runs) == "c"
-    assert pick_music_run(runs[runs.dataset != "jsb"]) == "a"
-    assert pick_music_run(runs[runs.dataset == "ptb-char"]) is None
+    assert pick_music_run(runs) == "a"
+    assert data_family("jsb", stand_in + " -- fallback for jsb") == data_family("bach-music21", stand_in)
+    assert pick_music_run(runs, data_family("bach-music21", stand_in)) == "d"
+    assert pick_music_run(runs, "canonical jsb") == "b"
+    assert pick_music_run(runs, "canonical musedata") is None
     assert pick_music_run(pd.DataFrame()) is None
-
-
-def test_sampler_widget_redraws_when_the_temperature_moves():
-    from rnnlab.viz.generate_widget import sampler
-
-    model, prime = TinyGRUModel(), random_piece(4)
-    box = sampler(model, prime=prime, steps=8, temperature=1.0, seed=2)
-    controls, figure, player, link = box.children
-    temperature = controls.children[0]
-    temperature.value = 0.0
-    expected = sample_music(model, 8, 0.0, prime=prime, seed=2).numpy()
-    used = np.flatnonzero(expected.any(0))  # piano_roll_figure crops to the used pitches +-2
-    low, high = max(0, used.min() - 2), min(87, used.max() + 2)
-    assert np.array_equal(np.asarray(figure.data[0].z), expected[:, low:high + 1].T)
-    assert "sample-T0.00-seed2.mid" in link.value

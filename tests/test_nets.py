@@ -149,6 +149,7 @@ def test_fused_and_loop_paths_agree_on_stacked_levels(cell):
     x = torch.randn(T, B, N_IN)
     (a, sa), (b, sb) = fused(x), loop(x)
     torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(sa, sb, rtol=1e-5, atol=1e-5)
     a.square().sum().backward()
     b.square().sum().backward()
     for (name, p), q in zip(fused.named_parameters(), loop.parameters(), strict=True):
@@ -207,7 +208,7 @@ def test_grad_h_equals_autograd_of_an_independent_loop():
 
     low, top = model.levels[0].cells
     S = model.levels[0].shortcut_weight.detach()
-    h, zs, hs, ys = torch.zeros(B, H), [], [], []
+    h, zs, hs, ys = torch.zeros(B, H, requires_grad=True), [], [], []
     for t in range(T):
         z = torch.tanh(lin(h, low.weight_hh.detach()) + lin(x[t], low.weight_ih.detach()) + low.bias_ih.detach()
                        + low.bias_hh.detach())
@@ -276,6 +277,7 @@ def test_config_rebuilds_the_model_and_describe_is_json():
 def test_pascanu_initialisation():
     torch.manual_seed(13)
     model = build_model(arch="dots-rnn", cell="lstm_b", n_in=88, n_out=88, hidden=64, init="pascanu")
+    model.requires_grad_(False)
     low, top = model.levels[0].cells
     for block in low.weight_hh.chunk(4):
         assert ((block != 0).sum(1) == 20).all()
@@ -286,7 +288,7 @@ def test_pascanu_initialisation():
     assert model.output_layers[0].linear.weight.std().item() == pytest.approx(0.01, rel=0.1)
     forget = torch.zeros(4 * 64)
     forget[64:128] = 1.0  # biases 0, then LSTM-b's forget bias +1
-    torch.testing.assert_close(low.bias_ih.detach(), forget)
+    torch.testing.assert_close(low.bias_ih, forget)
     assert not model.readout.bias.any()
 
 
@@ -339,3 +341,18 @@ def test_bad_inputs_to_forward():
         model(torch.randn(5, 2, 4))
     with pytest.raises(RnnlabError, match="state must hold one entry per level"):
         model(torch.randn(5, 2, 3), [])
+
+
+def test_dropout_acts_on_non_recurrent_connections_in_training_only():
+    torch.manual_seed(15)
+    model = build_model(arch="srnn", cell="lstm", n_in=N_IN, n_out=N_OUT, hidden=H, dropout=0.5)
+    plain = build_model(**{**model.config, "dropout": 0.0})
+    plain.load_state_dict(model.state_dict())
+    x = torch.randn(T, B, N_IN)
+    model.eval()
+    torch.testing.assert_close(model(x)[0], plain(x)[0])
+    model.train()
+    assert model.fused_levels() == [True, True]
+    assert not torch.allclose(model(x)[0], plain(x)[0])
+    with pytest.raises(RnnlabError, match="dropout must be a number in \\[0, 1\\), got 1.5"):
+        build_model(n_in=3, n_out=3, hidden=4, dropout=1.5)

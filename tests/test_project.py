@@ -78,6 +78,11 @@ def test_notebook_starts_with_typed_parameters_including_smoke_and_seed(notebook
         assert re.match(r"^\w+: [\w| \[\],.]+ = .+  # \S", line), f"untyped or uncommented knob: {line!r}"
     names = {ln.split(":")[0] for ln in lines}
     assert {"smoke", "seed"} <= names
+    import papermill as pm
+
+    parsed = pm.inspect_notebook(str(notebook))
+    assert set(parsed) == names, f"papermill cannot parse the knobs {sorted(names - set(parsed))}"
+    assert all(p["help"] for p in parsed.values()), "every knob needs a comment papermill can show"
 
 
 def test_every_notebook_is_in_the_workbook_and_the_test_matrix():

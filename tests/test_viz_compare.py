@@ -13,6 +13,7 @@ from rnnlab.errors import RnnlabError
 from rnnlab.train.runs import load
 from rnnlab.viz.compare import (
     compare_curves,
+    data_family,
     describe_store,
     filter_options,
     filter_runs,
@@ -56,14 +57,24 @@ def test_filters_select_exactly_the_matching_runs(store):
     assert len(filter_runs(runs, dataset="all", cell="gru")) == 2
     assert len(filter_runs(runs, dataset="jsb", cell="gru")) == 0
     assert set(filter_runs(runs, arch="dts-rnn")["run_dir"]) == {str(store / "b")}
-    with pytest.raises(RnnlabError, match="cannot filter runs by hidden; valid filters: dataset"):
+    with pytest.raises(RnnlabError, match="cannot filter runs by hidden; valid filters: data, dataset, arch"):
         filter_runs(runs, hidden=3)
 
 
-def test_labels_are_unique_for_repeated_settings(store):
+def test_labels_are_unique_for_repeated_settings_and_name_the_stand_in(store):
     labels = run_labels(load(store))
     assert len(set(labels.values())) == 4
     assert labels[str(store / "d")] == "rnn/gru h32 bach-music21 #2"
+    assert labels[str(store / "a")] == "rnn/tanh h32 jsb"
+    assert labels[str(store / "b")] == "dts-rnn/tanh h32 jsb (stand-in)"
+
+
+def test_data_families_separate_canonical_files_from_stand_ins(store):
+    runs = load(store)
+    assert filter_options(runs, "data") == ["all", "canonical jsb", "music21 stand-in (bach-music21)"]
+    assert set(filter_runs(runs, data="canonical jsb")["run_dir"]) == {str(store / "a")}
+    assert len(filter_runs(runs, data="music21 stand-in (bach-music21)")) == 3
+    assert data_family("arithmetic", "generated seed=0") == "generated arithmetic"
 
 
 def test_curves_overlay_the_stored_numbers(store):
@@ -113,7 +124,8 @@ def test_dashboard_follows_its_dropdowns(store):
 
     box = compare_dashboard(store)
     controls, summary, curves, results, table = box.children
-    dataset = controls.children[0]
+    data, dataset = controls.children[:2]
+    assert list(data.options) == ["all", "canonical jsb", "music21 stand-in (bach-music21)"]
     assert list(dataset.options) == ["all", "bach-music21", "jsb"]
     assert summary.value.startswith("<b>4</b>")
     dataset.value = "bach-music21"
@@ -122,3 +134,6 @@ def test_dashboard_follows_its_dropdowns(store):
                                                                                         dataset="bach-music21")).data}
     ours = next(t for t in results.data if t.name == "ours (test)")
     assert sorted(ours.x) == [7.0, 7.2]
+    dataset.value = "all"
+    data.value = "music21 stand-in (bach-music21)"  # the stand-in runs, including the one that asked for jsb
+    assert summary.value.startswith("<b>3</b>")

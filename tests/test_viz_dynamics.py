@@ -44,6 +44,25 @@ def test_select_units_by_on_off_signature_with_pads():
     assert dynamics.select_units(acts, 0, 9, threshold=0.3, pad_left=4, pad_right=4).tolist() == [3]
 
 
+def test_strongest_signature_ranks_units_by_on_off_contrast():
+    acts = np.zeros((8, 4))
+    acts[3:5, 0] = [0.5, 0.6]  # margin 0.5 (pads 0)
+    acts[3:5, 1] = [0.2, 0.2]  # margin 0.2
+    acts[:, 2] = 0.9  # on everywhere: margin 0
+    acts[3:5, 3] = [0.9, 0.9]
+    acts[2, 3] = 0.3  # margin 0.6
+    units, thresholds = dynamics.strongest_signature(acts, 3, 4, pad_left=1, pad_right=1, k=2)
+    assert units.tolist() == [0, 3]
+    np.testing.assert_allclose(thresholds, [0.25, 0.6])
+    assert dynamics.strongest_signature(acts, 3, 4, k=10)[0].tolist() == [0, 1, 3]
+    assert dynamics.select_units(acts, 3, 4, threshold=0.3, pad_left=1, pad_right=1).tolist() == [0]
+    # per-unit thresholds in the corpus search
+    table = dynamics.find_matches([acts], units, threshold=thresholds)
+    assert table[["start", "end"]].values.tolist() == [[3, 4]]
+    with pytest.raises(RnnlabError, match="one per unit"):
+        dynamics.find_matches([acts], units, threshold=np.array([0.1, 0.2, 0.3]))
+
+
 @pytest.mark.parametrize("span", [(-1, 3), (4, 2), (0, 10)])
 def test_select_units_rejects_a_span_outside_the_sequence(span):
     with pytest.raises(RnnlabError, match="span"):
@@ -216,6 +235,7 @@ def test_dynamics_explorer_moves_the_point_and_reselects_units():
     now = explorer.trajectory.data[-1]
     assert (now.x[0], now.y[0]) == pytest.approx((coords[9, 0], coords[9, 1]))
     assert "t = 9" in explorer.trajectory.layout.title.text
+    assert [(s.x0, s.x1) for s in explorer.heatmap.layout.shapes if s.name == "now"] == [(9, 9)]
     explorer.threshold.value = 0.1
     expected = dynamics.select_units(states["rnn/tanh"].h["level0/step0"], 2, 4, 0.1)
     assert explorer.selected.tolist() == expected.tolist()
@@ -225,3 +245,6 @@ def test_dynamics_explorer_moves_the_point_and_reselects_units():
     assert explorer.trajectory.data[-1].x[0] == pytest.approx(lstm_coords[9, 0])
     heat = next(t for t in explorer.heatmap.data if t.name == "activations")
     assert np.asarray(heat.z).shape[1] == 14
+    assert [(s.x0, s.x1) for s in explorer.heatmap.layout.shapes if s.name == "now"] == [(9, 9)]  # kept
+    explorer.dims.value = 3
+    assert [t.type for t in explorer.trajectory.data] == ["scatter3d", "scatter3d"]

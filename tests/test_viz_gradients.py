@@ -113,6 +113,9 @@ def test_decay_per_step_recovers_a_geometric_rate():
     assert gradients.decay_per_step(curve) == pytest.approx(0.5)
     assert gradients.decay_per_step(curve, window=5) == pytest.approx(0.5)
     assert np.isnan(gradients.decay_per_step(np.zeros(5)))
+    underflow = np.concatenate([[0.0, 0.0], 0.1 ** np.arange(4)[::-1]])  # 1e-3, 1e-2, 0.1, 1 after two zeros
+    assert gradients.decay_per_step(underflow, window=5) == pytest.approx(0.1)
+    assert np.isnan(gradients.decay_per_step(np.array([1.0, 0.0, 1.0])))
 
 
 def test_gradient_flow_draws_one_panel_per_phase_on_a_log_axis():
@@ -120,7 +123,7 @@ def test_gradient_flow_draws_one_panel_per_phase_on_a_log_axis():
               "rnn/lstm": {"at init": np.array([0.5, 0.7, 1.0])}}
     fig = gradients.gradient_flow(curves)
     assert [a.text for a in fig.layout.annotations] == ["at init", "trained"]
-    assert fig.layout.yaxis.type == "log"
+    assert fig.layout.yaxis.type == "log" == fig.layout.yaxis2.type
     first = fig.data[0]
     assert first.name == "rnn/tanh" and np.isnan(first.y[0]) and first.y[1] == pytest.approx(1e-3)
     assert [t.xaxis for t in fig.data] == ["x", "x2", "x"]

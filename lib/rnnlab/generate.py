@@ -149,15 +149,24 @@ def load_trained_model(run_dir: str | Path, checkpoint: str = "best", device: st
     return model.to(device).eval(), config
 
 
-def pick_music_run(runs, datasets: tuple[str, ...] = ("jsb", "bach-music21")) -> str | None:
-    """The run directory of the best finished music model in a run-store table (``rnnlab.train.runs.load``):
-    runs on ``datasets`` first (in that order; NLLs of different sets are not comparable), then the lowest test
-    NLL. None when the store holds no finished music run."""
-    if runs is None or runs.empty or "dataset" not in runs or "test_nll" not in runs:
-        return None
+def music_runs(runs, family: str | None = None):
+    """Finished music runs of a run-store table (``rnnlab.train.runs.load``), best test NLL first; only those of
+    one data ``family`` (``rnnlab.viz.compare.data_family``: models are primed and scored only on their own data)
+    when given."""
+    import pandas as pd
+
+    if runs is None or runs.empty or not {"dataset", "status", "test_nll"} <= set(runs.columns):
+        return pd.DataFrame(columns=list(getattr(runs, "columns", [])))
     music = runs[runs["dataset"].isin(MUSIC_DATASETS) & (runs["status"] == "ok") & runs["test_nll"].notna()]
-    if music.empty:
-        return None
-    order = {name: rank for rank, name in enumerate(datasets)}
-    ranked = music.assign(_set=music["dataset"].map(lambda d: order.get(d, len(order))))
-    return str(ranked.sort_values(["_set", "test_nll"]).iloc[0]["run_dir"])
+    if family is not None:
+        from rnnlab.viz.compare import with_data_column
+
+        music = with_data_column(music)
+        music = music[music["data"] == family]
+    return music.sort_values("test_nll")
+
+
+def pick_music_run(runs, family: str | None = None) -> str | None:
+    """The run directory of the finished music run with the lowest test NLL (of one data ``family``), or None."""
+    music = music_runs(runs, family)
+    return None if music.empty else str(music.iloc[0]["run_dir"])

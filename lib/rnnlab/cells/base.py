@@ -4,8 +4,11 @@ A cell is ONE time step, split so that a sequence loop stays fast (see ../shared
 
     x̂_t = A x_t + b                    input_projection(), done for all t at once (one GEMM)
     ĥ_t = U_1 h_{t-1} (+ b_h)          recurrent_weight(): the first product with the previous h, which a
-                                       deep-transition level may stack with its shortcut into one GEMM
+                                       deep-transition level may stack with its shortcut into one GEMM;
+                                       otherwise the step computes x̂_t + U_1 h_{t-1} as one addmm
     state_t = step(x̂_t, state_{t-1}, ĥ_t)
+
+Every other gate and matrix product lives inside ``step``, written as the paper's equation.
 
 A cell built with ``input_size=0`` has no external input (layers 2..L of a deep transition): every input term
 W x is absent and only the biases remain, e.g. MUT1's input-only gate z = σ(W_xz x + b_z) becomes σ(b_z).
@@ -105,10 +108,20 @@ class RecurrentCell(nn.Module):
         raise NotImplementedError
 
     def recurrent_product(self, h: torch.Tensor, h_proj: torch.Tensor | None) -> torch.Tensor:
+        """U_1 h (+ b), or the ``h_proj`` the level already computed."""
         if h_proj is not None:
             return h_proj
         weight, bias = self.recurrent_weight()
         return F.linear(h, weight, bias)
+
+    def pre_activation(self, x_proj: torch.Tensor, h: torch.Tensor, h_proj: torch.Tensor | None) -> torch.Tensor:
+        """x̂_t + U_1 h_{t-1} (+ b): one fused multiply-add when the product is not given."""
+        if h_proj is not None:
+            return x_proj + h_proj
+        weight, bias = self.recurrent_weight()
+        if bias is None:
+            return torch.addmm(x_proj, h, weight.t())
+        return x_proj + F.linear(h, weight, bias)
 
     def zero_state(self, batch_size: int, device=None, dtype=None) -> tuple[torch.Tensor, ...]:
         """The all-zero state h_0 (and c_0), each (batch_size, prev_size)."""

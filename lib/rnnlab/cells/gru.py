@@ -40,7 +40,7 @@ class GRUCell(RecurrentCell):
     def step(self, x_proj, state, h_proj=None, gates=None):
         (h,) = state
         x_zr, x_n = x_proj.split((2 * self.hidden_size, self.hidden_size), -1)
-        z, r = torch.sigmoid(x_zr + self.recurrent_product(h, h_proj)).chunk(2, -1)
+        z, r = torch.sigmoid(self.pre_activation(x_zr, h, h_proj)).chunk(2, -1)
         n = torch.tanh(x_n + F.linear(r * h, self.weight_hh))
         if gates is not None:
             gates.update(z=z, r=r, n=n)

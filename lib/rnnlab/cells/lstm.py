@@ -48,14 +48,17 @@ class LSTMCell(RecurrentCell):
     def duplicate_parameter_count(self) -> int:
         return self.bias_hh.numel()
 
+    def input_bias(self):
+        return self.bias_ih + self.bias_hh  # b_hh only ever adds to b_ih: fold it into the hoisted projection
+
     def recurrent_weight(self):
-        return self.weight_hh, self.bias_hh
+        return self.weight_hh, None
 
     def step(self, x_proj, state, h_proj=None, gates=None):
         h, c = state
-        i, f, g, o = (x_proj + self.recurrent_product(h, h_proj)).chunk(4, -1)
+        i, f, g, o = self.pre_activation(x_proj, h, h_proj).chunk(4, -1)
         i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-        c = f * c + i * g
+        c = torch.addcmul(f * c, i, g)
         h = o * torch.tanh(c)
         if gates is not None:
             gates.update(i=i, f=f, g=g, o=o)

@@ -50,7 +50,7 @@ class AblatedLSTMCell(RecurrentCell):
 
     def step(self, x_proj, state, h_proj=None, gates=None):
         h, c = state
-        pre = dict(zip(self.blocks, (x_proj + self.recurrent_product(h, h_proj)).chunk(3, -1), strict=True))
+        pre = dict(zip(self.blocks, self.pre_activation(x_proj, h, h_proj).chunk(3, -1), strict=True))
         g = torch.tanh(pre["g"])
         i = torch.sigmoid(pre["i"]) if "i" in pre else None
         f = torch.sigmoid(pre["f"]) if "f" in pre else None

@@ -50,11 +50,11 @@ class PeepholeLSTMCell(RecurrentCell):
 
     def step(self, x_proj, state, h_proj=None, gates=None):
         h, c_prev = state
-        i, f, g, o = (x_proj + self.recurrent_product(h, h_proj)).chunk(4, -1)
+        i, f, g, o = self.pre_activation(x_proj, h, h_proj).chunk(4, -1)
         i = torch.sigmoid(torch.addcmul(i, self.peephole_i, c_prev))
         f = torch.sigmoid(torch.addcmul(f, self.peephole_f, c_prev))
         g = torch.tanh(g)
-        c = f * c_prev + i * g
+        c = torch.addcmul(f * c_prev, i, g)
         o = torch.sigmoid(torch.addcmul(o, self.peephole_o, c))
         h = o * torch.tanh(c)
         if gates is not None:

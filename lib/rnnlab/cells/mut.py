@@ -76,7 +76,7 @@ class MUT1Cell(_EmbeddedInput, RecurrentCell):
         (h,) = state
         x_z, x_r, e = x_proj.chunk(3, -1)
         z = torch.sigmoid(x_z)
-        r = torch.sigmoid(x_r + self.recurrent_product(h, h_proj))
+        r = torch.sigmoid(self.pre_activation(x_r, h, h_proj))
         n = torch.tanh(F.linear(r * h, self.weight_hh, self.bias[2 * self.hidden_size :]) + torch.tanh(e))
         if gates is not None:
             gates.update(z=z, r=r, n=n)
@@ -127,7 +127,7 @@ class MUT3Cell(RecurrentCell):
         (h,) = state
         x_z, x_r, x_n = x_proj.chunk(3, -1)
         z = torch.sigmoid(x_z + F.linear(torch.tanh(h), self.weight_hh_z))
-        r = torch.sigmoid(x_r + self.recurrent_product(h, h_proj))
+        r = torch.sigmoid(self.pre_activation(x_r, h, h_proj))
         n = torch.tanh(x_n + F.linear(r * h, self.weight_hh))
         if gates is not None:
             gates.update(z=z, r=r, n=n)

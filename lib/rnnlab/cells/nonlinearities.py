@@ -80,11 +80,11 @@ class LpPool(nn.Module):
         return self.fixed_p if self.rho is None else 1.0 + F.softplus(self.rho)
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
-        p = self.order()
         groups = u.unflatten(-1, (-1, self.pieces)).abs().clamp_min(1e-6)
-        if isinstance(p, torch.Tensor):
-            p = p.unsqueeze(-1)
-        return groups.pow(p).sum(-1).pow(1.0 / p.squeeze(-1) if isinstance(p, torch.Tensor) else 1.0 / p)
+        p = self.order()
+        if self.rho is None:
+            return groups.pow(p).sum(-1).pow(1.0 / p)
+        return groups.pow(p.unsqueeze(-1)).sum(-1).pow(1.0 / p)
 
     def extra_repr(self) -> str:
         return f"pieces={self.pieces}, p={'learned' if self.rho is not None else self.fixed_p}"

@@ -48,12 +48,15 @@ class TanhCell(RecurrentCell):
     def duplicate_parameter_count(self) -> int:
         return self.bias_hh.numel()
 
+    def input_bias(self):
+        return self.bias_ih + self.bias_hh  # b_hh only ever adds to b_ih: fold it into the hoisted projection
+
     def recurrent_weight(self):
-        return self.weight_hh, self.bias_hh
+        return self.weight_hh, None
 
     def step(self, x_proj, state, h_proj=None, gates=None):
         (h,) = state
-        return (self.phi(x_proj + self.recurrent_product(h, h_proj)),)
+        return (self.phi(self.pre_activation(x_proj, h, h_proj)),)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, nonlinearity={self.nonlinearity}"

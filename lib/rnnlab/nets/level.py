@@ -92,18 +92,18 @@ class RecurrentLevel(nn.Module):
         depth, shortcut = len(cells), self.shortcut_weight is not None
         x_first = cells[0].input_projection(x).unbind(0)
         inner = [cell.input_projection(None) for cell in cells[1:]]
-        weight, bias = cells[0].recurrent_weight()
         if shortcut:
+            weight, bias = cells[0].recurrent_weight()
             x_top = cells[-1].input_projection(x).unbind(0)
             sizes = (weight.shape[0], self.shortcut_weight.shape[0])
             weight = torch.cat((weight, self.shortcut_weight))
             bias = None if bias is None else torch.cat((bias, bias.new_zeros(sizes[1])))
         traces = [([], [], []) for _ in cells] if record is not None else None
         outputs = []
+        h_proj = None
         for t, x_t in enumerate(x_first):
-            h_proj = F.linear(state[0], weight, bias)
             if shortcut:
-                h_proj, h_short = h_proj.split(sizes, -1)
+                h_proj, h_short = F.linear(state[0], weight, bias).split(sizes, -1)
             for step, cell in enumerate(cells):
                 if step == 0:
                     x_proj = x_t

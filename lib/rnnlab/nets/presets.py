@@ -59,6 +59,54 @@ def _width(name: str, value, hidden: int, active: bool, reason: str) -> int | No
     return value
 
 
+def _check_nonlinearities(cell, arch, input_depth, nonlinearity, transition_nonlinearity, output_nonlinearity,
+                          pool_size, lp_p) -> None:
+    """Each φ knob must name a nonlinearity and be used by some layer (else left at its default)."""
+    spec = ARCHS[arch]
+    check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
+    uses_phi = cell == "tanh" or input_depth > 0 or (spec.deep_output and output_nonlinearity is None)
+    if not uses_phi:
+        _unused("nonlinearity", nonlinearity, "tanh", f"cell {cell!r} with arch {arch!r} has no layer that uses it")
+    if cell == "tanh" and spec.deep_transition:
+        if transition_nonlinearity is not None:
+            check_choice("transition_nonlinearity", transition_nonlinearity, NONLINEARITIES)
+    else:
+        _unused("transition_nonlinearity", transition_nonlinearity, None, "it needs cell 'tanh' and a deep transition")
+    if spec.deep_output:
+        if output_nonlinearity is not None:
+            check_choice("output_nonlinearity", output_nonlinearity, NONLINEARITIES)
+    else:
+        _unused("output_nonlinearity", output_nonlinearity, None,
+                f"arch {arch!r} has no deep output (those that do: {_archs_with('deep_output')})")
+    active = set()  # the nonlinearities some layer will use
+    if cell == "tanh":
+        active.add(nonlinearity)
+        if spec.deep_transition:
+            active.add(transition_nonlinearity or nonlinearity)
+    if input_depth > 0:
+        active.add(nonlinearity)
+    if spec.deep_output:
+        active.add(output_nonlinearity or nonlinearity)
+    if active & {"lp", "maxout"}:
+        check_positive("pool_size", pool_size)
+    else:
+        _unused("pool_size", pool_size, 2, "no layer uses lp or maxout units")
+    if "lp" not in active:
+        _unused("lp_p", lp_p, None, "no layer uses lp units")
+
+
+def _resolve_forget_bias(cell: str, forget_bias) -> float | None:
+    """The cell's forget-gate bias (its default when None); None for cells without a forget gate."""
+    cls = CELLS[cell]
+    if "forget_bias" in cls.options:
+        return getattr(cls, "default_forget_bias", 0.0) if forget_bias is None else float(forget_bias)
+    if forget_bias not in (None, 0, 0.0):
+        with_forget = ", ".join(name for name, c in CELLS.items() if "forget_bias" in c.options)
+        raise RnnlabError(f"forget_bias={forget_bias!r} does not apply to cell {cell!r}; cells with a forget gate: "
+                          f"{with_forget}")
+    return None
+
+
 def build_model(
     *,
     arch: str = "rnn",
@@ -80,6 +128,7 @@ def build_model(
     pool_size: int = 2,
     lp_p: float | None = None,
     token_input: bool = False,
+    dropout: float = 0.0,
     fused: str = "auto",
     init: str = "default",
 ) -> RecurrentNet:
@@ -87,7 +136,8 @@ def build_model(
 
     Sizes: ``n_in`` inputs (the vocabulary size with ``token_input``), ``n_out`` logits, ``hidden`` state units;
     ``transition_hidden`` / ``output_hidden`` / ``input_hidden`` are the widths of the intermediate transition,
-    deep-output and deep-input layers (default: ``hidden``). ``init="pascanu"`` applies Pascanu et al.'s
+    deep-output and deep-input layers (default: ``hidden``). ``dropout`` drops the non-recurrent connections
+    into and out of every level during training. ``init="pascanu"`` applies Pascanu et al.'s
     initialisation (``rnnlab.nets.init``). The returned model's ``config`` rebuilds it: ``build_model(**config)``.
     """
     check_choice("arch", arch, ARCHS)
@@ -113,54 +163,21 @@ def build_model(
     output_hidden = _width("output_hidden", output_hidden, hidden, spec.deep_output, no_do)
     input_hidden = _width("input_hidden", input_hidden, hidden, input_depth > 0, "input_depth is 0")
 
-    check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
-    uses_phi = cell == "tanh" or input_depth > 0 or (spec.deep_output and output_nonlinearity is None)
-    if not uses_phi:
-        _unused("nonlinearity", nonlinearity, "tanh", f"cell {cell!r} with arch {arch!r} has no layer that uses it")
-    if cell == "tanh" and spec.deep_transition:
-        if transition_nonlinearity is not None:
-            check_choice("transition_nonlinearity", transition_nonlinearity, NONLINEARITIES)
-    else:
-        _unused("transition_nonlinearity", transition_nonlinearity, None, "it needs cell 'tanh' and a deep transition")
-    if spec.deep_output:
-        if output_nonlinearity is not None:
-            check_choice("output_nonlinearity", output_nonlinearity, NONLINEARITIES)
-    else:
-        _unused("output_nonlinearity", output_nonlinearity, None, no_do)
-
-    active = set()  # the nonlinearities some layer will use
-    if cell == "tanh":
-        active.add(nonlinearity)
-        if spec.deep_transition:
-            active.add(transition_nonlinearity or nonlinearity)
-    if input_depth > 0:
-        active.add(nonlinearity)
-    if spec.deep_output:
-        active.add(output_nonlinearity or nonlinearity)
-    if active & {"lp", "maxout"}:
-        check_positive("pool_size", pool_size)
-    else:
-        _unused("pool_size", pool_size, 2, "no layer uses lp or maxout units")
-    if "lp" not in active:
-        _unused("lp_p", lp_p, None, "no layer uses lp units")
-
-    if "forget_bias" in CELLS[cell].options:
-        forget_bias = getattr(CELLS[cell], "default_forget_bias", 0.0) if forget_bias is None else float(forget_bias)
-    elif forget_bias not in (None, 0, 0.0):
-        with_forget = ", ".join(name for name, cls in CELLS.items() if "forget_bias" in cls.options)
-        raise RnnlabError(f"forget_bias={forget_bias!r} does not apply to cell {cell!r}; cells with a forget gate: "
-                          f"{with_forget}")
-    else:
-        forget_bias = None
+    _check_nonlinearities(cell, arch, input_depth, nonlinearity, transition_nonlinearity, output_nonlinearity,
+                          pool_size, lp_p)
+    forget_bias = _resolve_forget_bias(cell, forget_bias)
     if not isinstance(token_input, bool):
         raise RnnlabError(f"token_input must be True or False, got {token_input!r}")
+    if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
+        raise RnnlabError(f"dropout must be a number in [0, 1), got {dropout!r}")
 
     config = dict(
         arch=arch, cell=cell, n_in=n_in, n_out=n_out, hidden=hidden, transition_hidden=transition_hidden,
         output_hidden=output_hidden, transition_depth=transition_depth, output_depth=output_depth, levels=levels,
         input_depth=input_depth, input_hidden=input_hidden, nonlinearity=nonlinearity,
         transition_nonlinearity=transition_nonlinearity, output_nonlinearity=output_nonlinearity,
-        forget_bias=forget_bias, pool_size=pool_size, lp_p=lp_p, token_input=token_input, fused=fused, init=init,
+        forget_bias=forget_bias, pool_size=pool_size, lp_p=lp_p, token_input=token_input, dropout=float(dropout),
+        fused=fused, init=init,
     )
     model = RecurrentNet(config)
     if init == "pascanu":

@@ -12,6 +12,7 @@ stand-in (its ``data_source`` says so), is shown beside Pascanu's / Chung's JSB 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -23,23 +24,52 @@ from rnnlab.viz.curves import learning_curves
 
 ALL = "all"
 STAND_INS = {"bach-music21": "jsb"}  # our offline stand-in -> the paper dataset it stands in for
-FILTER_COLUMNS = ("dataset", "arch", "cell", "status")
+FILTER_COLUMNS = ("data", "dataset", "arch", "cell", "status")
+
+
+def data_family(dataset: str, source: str) -> str:
+    """Which data a run really trained on: ``canonical <dataset>`` for the canonical files, else the source's name
+    (a run that asked for ``jsb`` and fell back belongs to ``music21 stand-in (bach-music21)``, like a run that
+    asked for ``bach-music21``; a generated task is ``generated <dataset>``). Only runs of one family are compared
+    on one axis (canonical JSB sits an octave higher than the stand-in)."""
+    source = str(source)
+    if source.startswith("canonical"):
+        return f"canonical {dataset}"
+    if source.startswith("generated"):
+        return f"generated {dataset}"
+    return source.split(":")[0].split(" -- ")[0].strip()
+
+
+def with_data_column(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` plus a ``data`` column (``data_family`` of each run)."""
+    runs = runs.copy()
+    if runs.empty:
+        runs["data"] = pd.Series(dtype=str)
+        return runs
+    sources = runs["data_source"] if "data_source" in runs else pd.Series("", index=runs.index)
+    runs["data"] = [data_family(d, s) for d, s in zip(runs["dataset"], sources, strict=True)]
+    return runs
 
 
 def filter_options(runs: pd.DataFrame, column: str) -> list[str]:
     """``["all", ...]`` followed by the distinct values of ``column`` in the store (for a dropdown)."""
+    if column == "data" and not runs.empty and "data" not in runs:
+        runs = with_data_column(runs)
     if runs.empty or column not in runs:
         return [ALL]
     return [ALL] + sorted(str(v) for v in runs[column].dropna().unique())
 
 
 def filter_runs(runs: pd.DataFrame, **criteria) -> pd.DataFrame:
-    """Rows matching every given column value (``dataset="jsb", cell="gru"``); ``None`` or ``"all"`` = any."""
+    """Rows matching every given column value (``dataset="jsb", cell="gru"``, ``data="canonical jsb"``);
+    ``None`` or ``"all"`` = any."""
     unknown = sorted(set(criteria) - set(FILTER_COLUMNS))
     if unknown:
         from rnnlab.errors import RnnlabError
 
         raise RnnlabError(f"cannot filter runs by {', '.join(unknown)}; valid filters: {', '.join(FILTER_COLUMNS)}")
+    if criteria.get("data") not in (None, ALL) and not runs.empty and "data" not in runs:
+        runs = with_data_column(runs)
     keep = pd.Series(True, index=runs.index)
     for column, value in criteria.items():
         if value in (None, ALL) or runs.empty:
@@ -51,10 +81,14 @@ def filter_runs(runs: pd.DataFrame, **criteria) -> pd.DataFrame:
 
 
 def run_labels(runs: pd.DataFrame) -> dict[str, str]:
-    """A short unique label per run directory: ``arch/cell h<hidden> dataset`` (+ ``#2`` ... for repeats)."""
+    """A short unique label per run directory: ``arch/cell h<hidden> dataset`` (+ ``#2`` ... for repeats); a run
+    that asked for a paper's set but trained on our stand-in says ``(stand-in)``."""
     labels, seen = {}, {}
     for _, row in runs.iterrows():
-        base = f"{row.get('arch')}/{row.get('cell')} h{row.get('hidden', '?')} {row.get('dataset')}"
+        dataset = row.get("dataset")
+        if dataset in STAND_INS.values() and not str(row.get("data_source", "")).startswith("canonical"):
+            dataset = f"{dataset} (stand-in)"
+        base = f"{row.get('arch')}/{row.get('cell')} h{row.get('hidden', '?')} {dataset}"
         seen[base] = seen.get(base, 0) + 1
         labels[row["run_dir"]] = base if seen[base] == 1 else f"{base} #{seen[base]}"
     return labels
@@ -71,7 +105,10 @@ def message_figure(message: str, height: int = 250) -> go.Figure:
 
 
 def compare_curves(runs: pd.DataFrame, smooth: int = 10, log_y: bool = True, max_runs: int = 12) -> go.Figure:
-    """Learning curves of the selected runs overlaid: per update (top) and per training second (bottom)."""
+    """Learning curves of the selected runs overlaid: per update (top) and per training second (bottom).
+
+    The per-update training cost is smoothed over ``smooth`` updates (more for long runs: 1/200 of the longest),
+    and the y axis zooms on the validation curves."""
     if runs.empty:
         return message_figure("no runs match: train some (03_train.ipynb, rnnlab train) or widen the filter")
     runs = runs.head(max_runs)
@@ -79,7 +116,12 @@ def compare_curves(runs: pd.DataFrame, smooth: int = 10, log_y: bool = True, max
     metrics = sorted(runs["metric"].dropna().unique()) if "metric" in runs else []
     metric = metrics[0] if len(metrics) == 1 else "/".join(metrics) or "metric"
     curves = {labels[d]: (load_metrics(d, "updates"), load_metrics(d)) for d in runs["run_dir"]}
-    fig = learning_curves(curves, metric=metric, log_y=log_y, smooth=smooth)
+    longest = max((len(updates) for updates, _ in curves.values()), default=0)
+    fig = learning_curves(curves, metric=metric, log_y=log_y, smooth=max(smooth, longest // 200))
+    valid = [v for _, epochs in curves.values() if "valid_metric" in epochs for v in epochs["valid_metric"].dropna()]
+    if valid and log_y and min(valid) > 0:  # zoom on the validation curves; the first updates start far higher
+        low, high = min(valid) * 0.92, float(pd.Series(valid).median()) * 1.4
+        fig.update_yaxes(range=[math.log10(low), math.log10(max(high, low * 1.5))])
     if len(metrics) > 1:
         fig.update_layout(title=f"mixed metrics ({', '.join(metrics)}): filter by dataset to compare like with like")
     return fig
@@ -88,15 +130,15 @@ def compare_curves(runs: pd.DataFrame, smooth: int = 10, log_y: bool = True, max
 def results_beside_papers(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per (run, matching published number): our best validation and test metric beside the paper's.
 
-    Columns: label, dataset, data_source, arch, cell, hidden, n_params, status, epochs_run, metric, best_valid,
+    Columns: label, data, dataset, data_source, arch, cell, hidden, n_params, status, epochs_run, metric, best_valid,
     test, paper, table, paper_value, comparable, test_minus_paper, wall_seconds, run_dir.
     """
-    columns = ["label", "dataset", "data_source", "arch", "cell", "hidden", "n_params", "status", "epochs_run",
+    columns = ["label", "data", "dataset", "data_source", "arch", "cell", "hidden", "n_params", "status", "epochs_run",
                "metric", "best_valid", "test", "paper", "table", "paper_value", "comparable", "test_minus_paper",
                "wall_seconds", "run_dir"]
     if runs.empty:
         return pd.DataFrame(columns=columns)
-    runs = runs.copy()
+    runs = with_data_column(runs)
     labels = run_labels(runs)
     runs["label"] = runs["run_dir"].map(labels)
     runs["test"] = [row.get(f"test_{row['metric']}") if isinstance(row.get("metric"), str) else None
@@ -139,6 +181,9 @@ def results_figure(table: pd.DataFrame) -> go.Figure:
                                      text=part["paper"] + ", " + part["table"],
                                      hovertemplate="%{text}: %{x}<extra></extra>"))
     metrics = sorted(table["metric"].dropna().unique())
+    values = pd.concat([pd.to_numeric(ours["test"], errors="coerce"), papers["paper_value"]]).dropna()
+    if len(values) and values.min() > 0 and values.max() / values.min() > 3:
+        fig.update_xaxes(type="log")  # one badly trained run would squash the others
     fig.update_layout(template="plotly_white", height=max(260, 40 * len(ours) + 140),
                       xaxis_title="test " + "/".join(metrics) + " (NLL: nats per time step, lower is better)",
                       legend=dict(orientation="h", y=-0.25), margin=dict(l=10))

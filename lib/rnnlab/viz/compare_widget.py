@@ -11,30 +11,33 @@ from IPython.display import display
 
 from rnnlab.train.runs import load
 from rnnlab.viz.compare import (
+    FILTER_COLUMNS,
     compare_curves,
     describe_store,
     filter_options,
     filter_runs,
     results_beside_papers,
     results_figure,
+    with_data_column,
 )
 
-_TABLE_COLUMNS = ["label", "data_source", "n_params", "status", "epochs_run", "metric", "best_valid", "test",
+_TABLE_COLUMNS = ["label", "data", "n_params", "status", "epochs_run", "metric", "best_valid", "test",
                   "paper", "paper_value", "comparable"]
 
 
 def compare_dashboard(root: str | Path | None = None, **initial) -> widgets.VBox:
-    """Dropdowns (dataset, arch, cell, status) + a refresh button; curves and table redraw on every change.
+    """Dropdowns (data actually trained on, dataset asked for, arch, cell, status) + a reload button; curves and
+    table redraw on every change.
 
     ``initial`` sets starting filter values, e.g. ``compare_dashboard(dataset="jsb")``.
     """
     from rnnlab.paths import runs_dir
 
     root = Path(root) if root is not None else runs_dir()
-    state = {"runs": load(root)}
+    state = {"runs": with_data_column(load(root))}
     dropdowns = {column: widgets.Dropdown(description=column, options=filter_options(state["runs"], column),
-                                          layout=widgets.Layout(width="220px"))
-                 for column in ("dataset", "arch", "cell", "status")}
+                                          layout=widgets.Layout(width="300px" if column == "data" else "200px"))
+                 for column in FILTER_COLUMNS}
     for column, value in initial.items():
         if value in dropdowns[column].options:
             dropdowns[column].value = value
@@ -55,7 +58,7 @@ def compare_dashboard(root: str | Path | None = None, **initial) -> widgets.VBox
             display(rows[[c for c in _TABLE_COLUMNS if c in rows]] if len(rows) else "no runs match the filter")
 
     def reload(*_):
-        state["runs"] = load(root)
+        state["runs"] = with_data_column(load(root))
         for column, dropdown in dropdowns.items():
             keep = dropdown.value
             dropdown.options = filter_options(state["runs"], column)

@@ -19,7 +19,7 @@ def learning_curves(runs: dict[str, tuple[pd.DataFrame, pd.DataFrame]], metric: 
     Top row: train loss per update (smoothed over ``smooth`` updates) and validation metric per epoch, against
     updates; bottom row: the same against training wall-clock seconds.
     """
-    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.12,
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.2,
                         subplot_titles=("against updates", "against wall-clock seconds (training)"))
     for i, (label, (updates, epochs)) in enumerate(runs.items()):
         color = PALETTE[i % len(PALETTE)]

@@ -204,6 +204,27 @@ def select_units(activations: np.ndarray, t0: int, t1: int, threshold: float = 0
     return np.flatnonzero(chosen)
 
 
+def strongest_signature(activations: np.ndarray, t0: int, t1: int, pad_left: int = 1, pad_right: int = 1,
+                        k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """When no unit passes ``select_units`` at a fixed threshold: the ``k`` units whose on/off contrast is largest.
+
+    A unit's margin is its lowest value over [t0, t1] minus its highest value over the pads; units with a positive
+    margin switch on with the span for SOME threshold, and the midpoint of the two is that unit's threshold.
+    Returns (units sorted by id, their thresholds) — pass both to ``find_matches``.
+    """
+    activations = np.asarray(activations)
+    select_units(activations, t0, t1, 0.0, pad_left, pad_right)  # validates the span and pads
+    inside = activations[t0:t1 + 1].min(axis=0)
+    pads = np.concatenate([activations[max(0, t0 - pad_left):t0], activations[t1 + 1:t1 + 1 + pad_right]])
+    if len(pads) == 0:
+        raise RnnlabError("strongest_signature needs at least one pad step inside the sequence")
+    outside = pads.max(axis=0)
+    margin = inside - outside
+    best = np.argsort(-margin, kind="stable")[:k]
+    best = np.sort(best[margin[best] > 0])
+    return best, (inside[best] + outside[best]) / 2
+
+
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     """Maximal runs of True as inclusive (start, end) pairs."""
     padded = np.concatenate([[False], flags, [False]]).astype(int)
@@ -211,15 +232,16 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True))
 
 
-def find_matches(corpus: list[np.ndarray], units, threshold: float = 0.3, min_fraction: float = 1.0,
+def find_matches(corpus: list[np.ndarray], units, threshold: float | np.ndarray = 0.3, min_fraction: float = 1.0,
                  min_length: int = 1, query_length: int | None = None, top: int = 20,
                  exclude: tuple[int, int, int] | None = None) -> pd.DataFrame:
     """Spans of the corpus where the selected ``units`` fire together (LSTMVis's match view).
 
     ``corpus``: one (T_i, H) activation array per sequence. A step is *on* when at least ``min_fraction`` of the
-    units are ≥ ``threshold`` (1.0 = all of them, LSTMVis's strict mode); a match is a maximal run of on steps of
-    at least ``min_length`` steps. Matches are ranked by how close their length is to ``query_length`` (the brushed
-    span's length; None ranks longest first), then by the mean activation of the units over the span.
+    units are ≥ ``threshold`` (one number, or one per unit); ``min_fraction=1`` (all of them) is LSTMVis's strict
+    mode. A match is a maximal run of on steps of at least ``min_length`` steps. Matches are ranked by how close
+    their length is to ``query_length`` (the brushed span's length; None ranks longest first), then by the mean
+    activation of the units over the span.
     ``exclude=(sequence, t0, t1)`` drops the match that overlaps the query itself.
 
     Columns: rank, sequence, start, end (inclusive), length, mean_activation.
@@ -231,6 +253,9 @@ def find_matches(corpus: list[np.ndarray], units, threshold: float = 0.3, min_fr
     if not 0 < min_fraction <= 1:
         raise RnnlabError(f"min_fraction must be in (0, 1], got {min_fraction!r}")
     needed = int(np.ceil(min_fraction * len(units) - 1e-9))
+    threshold = np.asarray(threshold, dtype=np.float64)
+    if threshold.ndim and threshold.shape != units.shape:
+        raise RnnlabError(f"threshold must be one number or one per unit ({len(units)}), got shape {threshold.shape}")
     rows = []
     for index, acts in enumerate(corpus):
         selected = np.asarray(acts)[:, units]
@@ -277,7 +302,8 @@ def matches_figure(matches: pd.DataFrame, corpus: list[np.ndarray], units, conte
                 text[row, col] = where + (f"<br>{hover[match.sequence][t]}" if hover is not None else "")
     labels = [f"#{m.rank}: piece {m.sequence} t{m.start}–{m.end}" for m in matches.itertuples()]
     fig.add_trace(go.Heatmap(z=z, x=np.arange(width) - context, y=labels, zmid=0, colorscale=ACTIVATION_SCALE,
-                             customdata=text, name="matches", colorbar=dict(title="mean h", x=0.7),
+                             customdata=text, name="matches",
+                             colorbar=dict(title="mean h", x=0.69, xanchor="left", thickness=12),
                              hovertemplate="%{customdata}<br>mean h %{z:.3f}<extra></extra>"), row=1, col=1)
     lengths = all_lengths if all_lengths is not None else matches["length"]
     fig.add_trace(go.Histogram(x=lengths, name="lengths", marker_color="#555555", nbinsx=20), row=1, col=2)

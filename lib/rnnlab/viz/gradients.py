@@ -91,19 +91,29 @@ def top_layer_curve(curves: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def decay_per_step(curve: np.ndarray, window: int | None = None) -> float:
-    """Average factor by which ‖∂L_T/∂h_t‖ changes per step back in time (geometric mean of successive ratios over
-    the ``window`` steps before the last; < 1 vanishing, > 1 exploding)."""
+    """Average factor by which ‖∂L_T/∂h_t‖ changes per step back in time: the geometric mean of the successive
+    ratios over the ``window`` steps before the last (< 1 vanishing, > 1 exploding).
+
+    Where the gradient underflowed to 0 within the window (float32 ends near 1e-45), the rate is taken over the
+    steps back to the furthest one still > 0; NaN when not even the step before the last is > 0.
+    """
     curve = np.asarray(curve, dtype=np.float64)
     window = len(curve) - 1 if window is None else min(window, len(curve) - 1)
-    first, last = curve[-1 - window], curve[-1]
-    if window <= 0 or first <= 0 or last <= 0:
+    if window <= 0 or curve[-1] <= 0:
         return float("nan")
-    return float((first / last) ** (1.0 / window))
+    back = curve[len(curve) - 1 - window:-1]
+    alive = np.flatnonzero(back > 0)
+    if len(alive) == 0 or alive[-1] != len(back) - 1:
+        return float("nan")
+    breaks = np.flatnonzero(back <= 0)
+    first = breaks[-1] + 1 if len(breaks) else 0  # the furthest step back with an unbroken run of gradients > 0
+    steps = len(back) - first
+    return float((back[first] / curve[-1]) ** (1.0 / steps))
 
 
 def run_models(run_dir, dataset, checkpoints: tuple[str, ...] = ("init", "best")) -> dict[str, torch.nn.Module]:
     """Models of a finished run: ``init`` (rebuilt exactly as the trainer seeded and built it), ``best`` and
-    ``last`` (from ``checkpoints/``), on CPU."""
+    ``last`` (from ``checkpoints/``), on CPU, in eval mode."""
     import json
     from pathlib import Path
 
@@ -154,7 +164,8 @@ def gradient_flow(curves: dict, title: str = "", log_y: bool = True) -> go.Figur
                           row=1, col=col)
         for col in range(1, len(phases) + 1):
             fig.update_xaxes(title_text="time step t (the loss is at the last step T)", row=1, col=col)
-    fig.update_yaxes(type="log" if log_y else "linear", title_text="‖∂L_T / ∂h_t‖", row=1, col=1)
+    fig.update_yaxes(type="log" if log_y else "linear", exponentformat="power")  # every panel: the axes are matched
+    fig.update_yaxes(title_text="‖∂L_T / ∂h_t‖", row=1, col=1)
     fig.update_layout(title=title or None, template="plotly_white", height=430,
                       legend=dict(orientation="h", y=-0.2), margin=dict(l=70, r=20, t=60, b=40))
     return fig
@@ -250,7 +261,7 @@ def spectral_norms_figure(rows: list[dict] | pd.DataFrame, title: str = "") -> g
                                      line=dict(color=PALETTE[k % len(PALETTE)])))
     fig.add_hline(y=1.0, line=dict(color="#555555", dash="dash"), annotation_text="σ_max = 1",
                   annotation_position="bottom right")
-    fig.update_xaxes(title_text="epoch (0 = initialisation)")
+    fig.update_xaxes(title_text="epoch (0 = initialisation)", dtick=1)
     fig.update_yaxes(title_text="largest singular value σ_max")
     fig.update_layout(title=title or None, template="plotly_white", height=430,
                       legend=dict(orientation="v"), margin=dict(l=70, r=20, t=60, b=40))

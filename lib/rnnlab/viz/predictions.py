@@ -35,7 +35,7 @@ def pitch_window(*rolls, margin: int = 2, threshold: float = 0.05) -> tuple[int,
 
 def prediction_roll(truth, probs, title: str = "", margin: int = 2) -> go.Figure:
     """Top: the real frames 1..T−1; below, one panel per model: its probability of each key at each step (teacher
-    forcing), the real notes outlined. ``truth`` (T−1, 88) are the targets (``piece[1:]``); ``probs`` is one
+    forcing), the real notes marked by dots. ``truth`` (T−1, 88) are the targets (``piece[1:]``); ``probs`` is one
     (T−1, 88) array or ``{label: array}`` for several models."""
     models = probs if isinstance(probs, dict) else {"model": probs}
     truth = _numpy(truth).astype(float)
@@ -47,7 +47,7 @@ def prediction_roll(truth, probs, title: str = "", margin: int = 2) -> go.Figure
     names = [note_name(LOWEST_PITCH + j) for j in range(lo, hi)]
     steps = np.arange(1, len(truth) + 1)
     rows = 1 + len(models)
-    titles = ["the real piece (targets)"] + [f"{label}: p(key sounds | past), real notes outlined" for label in models]
+    titles = ["the real piece (targets)"] + [f"{label}: p(key sounds | past); red dots: the real notes" for label in models]
     fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.16 / rows, subplot_titles=titles)
     fig.add_trace(go.Heatmap(z=truth[:, lo:hi].T, x=steps, y=names, colorscale=[[0, "white"], [1, "black"]],
                              showscale=False, zmin=0, zmax=1, name="truth",
@@ -59,7 +59,7 @@ def prediction_roll(truth, probs, title: str = "", margin: int = 2) -> go.Figure
                                  hovertemplate="step %{x}, %{y}: p = %{z:.3f}<extra>" + label + "</extra>"),
                       row=row, col=1)
         fig.add_trace(go.Scatter(x=steps[t_idx], y=[names[k] for k in k_idx], mode="markers", name="real notes",
-                                 marker=dict(symbol="square-open", size=7, color="#ff7f0e", line=dict(width=1.5)),
+                                 marker=dict(symbol="circle", size=4, color="#ff4040"),
                                  hovertemplate="step %{x}, %{y}: played<extra></extra>"), row=row, col=1)
     fig.update_xaxes(title_text="time step (quarter notes)", row=rows, col=1)
     fig.update_layout(title=title, template="plotly_white", height=220 + 230 * rows, showlegend=False)

@@ -62,6 +62,8 @@ class DynamicsExplorer:
                                            continuous_update=False, layout=SLIDER_LAYOUT, style=STYLE)
         self.pad = widgets.IntSlider(value=pad, min=0, max=8, description="off pad", continuous_update=False,
                                      layout=SLIDER_LAYOUT, style=STYLE)
+        self.dims = widgets.ToggleButtons(options=[("2-D", 2), ("3-D", 3)], value=2, description="PCA",
+                                          style=STYLE)
         self.summary = widgets.HTML()
         self.heatmap = go.FigureWidget()
         self.trajectory = go.FigureWidget()
@@ -71,9 +73,10 @@ class DynamicsExplorer:
         self.arch.observe(self._on_arch, "value")
         self.layer.observe(lambda _: self._draw_all(), "value")
         self.time.observe(lambda _: self._draw_trajectory(), "value")
+        self.dims.observe(lambda _: self._draw_trajectory(), "value")
         for control in (self.threshold, self.span, self.pad):
             control.observe(lambda _: self._draw_selection(), "value")
-        controls = widgets.HBox([widgets.VBox([self.arch, self.layer, self.time]),
+        controls = widgets.HBox([widgets.VBox([self.arch, self.layer, self.time, self.dims]),
                                  widgets.VBox([self.threshold, self.span, self.pad])])
         self.widget = widgets.VBox([controls, self.summary, self.heatmap, self.trajectory, self.matches])
 
@@ -96,10 +99,14 @@ class DynamicsExplorer:
         self._draw_trajectory()
 
     def _draw_trajectory(self) -> None:
-        states = self.current
-        refresh(self.trajectory, dynamics.pca_trajectory(self._activations(), highlight=self.time.value,
+        states, t = self.current, self.time.value
+        refresh(self.trajectory, dynamics.pca_trajectory(self._activations(), dims=self.dims.value, highlight=t,
                                                          hover=states.hover(),
                                                          title=f"{states.label} · {self.layer.value} · PCA of h_t"))
+        now = dict(type="line", xref="x", yref="paper", x0=t, x1=t, y0=0, y1=1, name="now",
+                   line=dict(color="#d62728", width=2, dash="dot"))
+        with self.heatmap.batch_update():  # the same step marked on the heatmap
+            self.heatmap.layout.shapes = [s for s in self.heatmap.layout.shapes if s.name != "now"] + [now]
 
     def _draw_selection(self) -> None:
         states, acts = self.current, self._activations()
@@ -107,9 +114,12 @@ class DynamicsExplorer:
         self.selected = dynamics.select_units(acts, t0, t1, self.threshold.value, self.pad.value, self.pad.value)
         order = np.argsort(-acts.std(axis=0), kind="stable")[: self.max_units]
         units = np.concatenate([self.selected, np.sort(np.setdiff1d(order, self.selected))])[: self.max_units]
-        refresh(self.heatmap, dynamics.activation_heatmap(
+        heatmap = dynamics.activation_heatmap(
             acts, roll=states.roll, tokens=states.tokens, units=units, span=(t0, t1), selected=self.selected,
-            title=f"{states.label} · {self.layer.value}: {len(self.selected)} units on over t {t0}–{t1}"))
+            title=f"{states.label} · {self.layer.value}: {len(self.selected)} units on over t {t0}–{t1}")
+        now = [s for s in self.heatmap.layout.shapes if s.name == "now"]
+        heatmap.update_layout(shapes=list(heatmap.layout.shapes) + now)
+        refresh(self.heatmap, heatmap)
         corpus = self.corpus.get(self.arch.value, [])
         layer = self.layer.value
         acts_corpus = [dynamics.layer_activations(s, layer) for s in corpus if layer in s.h]
