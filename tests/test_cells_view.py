@@ -142,11 +142,14 @@ def test_built_preset_counts_equal_the_drawn_matrices(arch):
     dict(input_depth=1), dict(input_depth=2, transition_depth=2, shortcut=True),
 ])
 def test_composed_models_count_what_the_diagram_draws(depths):
-    try:
-        model = nets.build_model(**compose("tanh", 12, n_in=10, n_out=8, **depths))
-    except RnnlabError as err:
-        pytest.skip(f"rnnlab.nets does not support this composition: {err}")
+    model = nets.build_model(**compose("tanh", 12, n_in=10, n_out=8, **depths))
     assert nets.count_weights(model) == construction(10, 8, 12, **depths).n_weights
+
+
+@pytest.mark.parametrize("depths", [dict(levels=2, transition_depth=2), dict(levels=3, output_depth=2)])
+def test_stacking_deep_levels_is_refused_not_silently_flattened(depths):
+    with pytest.raises(RnnlabError, match="stacks plain levels only"):
+        compose("tanh", 12, **depths)
 
 
 def test_pascanu_table1_is_reproduced_by_the_built_models():
@@ -208,3 +211,7 @@ def test_composer_redraws_the_diagram_and_the_counts_when_a_slider_moves():
     assert f"{nets.count_weights(model):,} weights" in report.value
     transition_depth.value = 1  # the shortcut needs depth >= 2: the composer drops it instead of failing
     assert "<b>rnn</b>" in report.value
+    levels.value, output_depth.value = 2, 2  # drawn, but rnnlab.nets cannot build it: said in the report
+    assert "cannot build this one" in report.value and "stacks plain levels only" in report.value
+    assert diagram_boxes(figure) == len([n for n in construction(88, 88, 16, output_depth=2, levels=2).nodes
+                                         if not n.key.startswith("next")])

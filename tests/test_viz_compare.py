@@ -134,6 +134,7 @@ def test_dashboard_follows_its_dropdowns(store):
                                                                                         dataset="bach-music21")).data}
     ours = next(t for t in results.data if t.name == "ours (test)")
     assert sorted(ours.x) == [7.0, 7.2]
+    assert "rnn/gru h32 bach-music21 #2" in table.value and "rnn/tanh h32 jsb" not in table.value
     dataset.value = "all"
     data.value = "music21 stand-in (bach-music21)"  # the stand-in runs, including the one that asked for jsb
     assert summary.value.startswith("<b>3</b>")

@@ -66,7 +66,12 @@ def _interactive() -> bool:
 
 
 class GradNormRecorder(Callback):
-    """Per-parameter gradient norms (before clipping) every ``every`` updates, for gradient-flow plots."""
+    """Per-parameter gradient norms every ``every`` updates, for gradient-flow plots.
+
+    The callback runs after ``clip_grad_norm_``, so these are the norms of the gradients as applied (clipped);
+    the total norm before clipping is ``info["grad_norm"]`` (``updates.csv``), and
+    ``rnnlab.viz.gradients.layer_grad_norms`` rescales the rows back to pre-clip norms with it.
+    """
 
     def __init__(self, every: int = 1):
         self.every = every

@@ -345,11 +345,15 @@ def compose(cell: str = "tanh", hidden: int = 128, *, input_depth: int = 0, tran
             shortcut: bool = False, output_depth: int = 1, levels: int = 1, n_in: int = 88, n_out: int = 88,
             nonlinearity: str = "tanh") -> dict:
     """``build_model`` keyword arguments for a free combination of depths: the preset whose kinds of depth are
-    active, plus the depths themselves. ``rnnlab.nets`` decides which combinations it supports (it raises
-    RnnlabError for the others)."""
+    active, plus the depths themselves. ``rnnlab.nets`` stacks plain levels only, so stacking together with a deep
+    transition or output raises RnnlabError (the diagram of such a construction can still be drawn)."""
     construction(n_in, n_out, hidden, input_depth=input_depth, transition_depth=transition_depth,
                  shortcut=shortcut, output_depth=output_depth, levels=levels)  # validates the knobs
     deep_t, deep_o = transition_depth > 1, output_depth > 1
+    if levels > 1 and (deep_t or deep_o):
+        raise RnnlabError(f"levels={levels} with transition_depth={transition_depth} and output_depth={output_depth}: "
+                          "rnnlab.nets stacks plain levels only (Pascanu's sRNN); use levels=1 for a deep "
+                          "transition or output, or depths of 1 to stack")
     if levels > 1:
         arch = "srnn"
     elif deep_t and deep_o:
@@ -370,8 +374,6 @@ def compose(cell: str = "tanh", hidden: int = 128, *, input_depth: int = 0, tran
         kwargs["output_depth"] = output_depth
     if levels > 1:
         kwargs["levels"] = levels
-        if deep_t:
-            kwargs["transition_depth"] = transition_depth
     return kwargs
 
 

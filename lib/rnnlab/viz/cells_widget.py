@@ -42,25 +42,23 @@ def composer(cells: list[str] | None = None, hidden: int = 128, n_in: int = 88, 
 
     def redraw(*_):
         depths = {name: knob.value for name, knob in knobs.items()}
-        if depths["transition_depth"] < 2 and depths["shortcut"]:
-            depths["shortcut"] = False
-        try:
-            drawn = construction(n_in, n_out, width.value, **depths, title="")
-            kwargs = compose(cell.value, width.value, n_in=n_in, n_out=n_out, **depths)
-            model = build_model(**kwargs)
-            cost = one_step_cost(model, batch_size=batch_size, steps=20, repeats=2)
-            report.value = (f"<b>{kwargs['arch']}</b> with <b>{cell.value}</b> cells: "
-                            f"{cost['weights']:,} weights, {cost['params']:,} parameters; "
-                            f"{cost['flops_per_step'] / 1e6:.2f} MFLOP per step and sequence (2 per weight); "
-                            f"measured {cost['ms_per_step']:.3f} ms per time step at batch {batch_size} (forward)")
-        except RnnlabError as err:
-            report.value = f"<span style='color:#b00'>{html.escape(str(err))}</span>"
-            return
-        fresh = architecture_diagram(drawn)
+        depths["shortcut"] = depths["shortcut"] and depths["transition_depth"] >= 2  # nothing to skip at depth 1
+        fresh = architecture_diagram(construction(n_in, n_out, width.value, **depths))
         with figure.batch_update():
             figure.data = []
             figure.add_traces(list(fresh.data))
             figure.layout = fresh.layout
+        try:
+            kwargs = compose(cell.value, width.value, n_in=n_in, n_out=n_out, **depths)
+            model = build_model(**kwargs)
+        except RnnlabError as err:
+            report.value = f"<span style='color:#b00'>cannot build this one: {html.escape(str(err))}</span>"
+            return
+        cost = one_step_cost(model, batch_size=batch_size, steps=20, repeats=2)
+        report.value = (f"<b>{kwargs['arch']}</b> with <b>{cell.value}</b> cells: "
+                        f"{cost['weights']:,} weights, {cost['params']:,} parameters; "
+                        f"{cost['flops_per_step'] / 1e6:.2f} MFLOP per step and sequence (2 per weight); "
+                        f"measured {cost['ms_per_step']:.3f} ms per time step at batch {batch_size} (forward)")
 
     for knob in (*knobs.values(), cell, width):
         knob.observe(redraw, names="value")

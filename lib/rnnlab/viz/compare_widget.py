@@ -7,7 +7,6 @@ from pathlib import Path
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
-from IPython.display import display
 
 from rnnlab.train.runs import load
 from rnnlab.viz.compare import (
@@ -45,7 +44,7 @@ def compare_dashboard(root: str | Path | None = None, **initial) -> widgets.VBox
     summary = widgets.HTML()
     curves = go.FigureWidget(compare_curves(state["runs"].iloc[0:0]))
     results = go.FigureWidget(results_figure(results_beside_papers(state["runs"].iloc[0:0])))
-    table = widgets.Output()
+    table = widgets.HTML()  # the results as an HTML table (not an Output widget: nothing to capture headless)
 
     def redraw(*_):
         selected = filter_runs(state["runs"], **{c: d.value for c, d in dropdowns.items()})
@@ -53,9 +52,9 @@ def compare_dashboard(root: str | Path | None = None, **initial) -> widgets.VBox
         _replace(curves, compare_curves(selected))
         rows = results_beside_papers(selected)
         _replace(results, results_figure(rows))
-        table.clear_output(wait=True)
-        with table:
-            display(rows[[c for c in _TABLE_COLUMNS if c in rows]] if len(rows) else "no runs match the filter")
+        shown = rows[[c for c in _TABLE_COLUMNS if c in rows]]
+        table.value = shown.to_html(index=False, float_format="{:.3f}".format, na_rep="") if len(rows) else \
+            "<i>no runs match the filter</i>"
 
     def reload(*_):
         state["runs"] = with_data_column(load(root))

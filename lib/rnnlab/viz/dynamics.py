@@ -233,7 +233,7 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
 
 
 def find_matches(corpus: list[np.ndarray], units, threshold: float | np.ndarray = 0.3, min_fraction: float = 1.0,
-                 min_length: int = 1, query_length: int | None = None, top: int = 20,
+                 min_length: int = 1, query_length: int | None = None, top: int | None = 20,
                  exclude: tuple[int, int, int] | None = None) -> pd.DataFrame:
     """Spans of the corpus where the selected ``units`` fire together (LSTMVis's match view).
 
@@ -242,7 +242,7 @@ def find_matches(corpus: list[np.ndarray], units, threshold: float | np.ndarray 
     mode. A match is a maximal run of on steps of at least ``min_length`` steps. Matches are ranked by how close
     their length is to ``query_length`` (the brushed span's length; None ranks longest first), then by the mean
     activation of the units over the span.
-    ``exclude=(sequence, t0, t1)`` drops the match that overlaps the query itself.
+    ``exclude=(sequence, t0, t1)`` drops the match that overlaps the query itself; ``top=None`` keeps every match.
 
     Columns: rank, sequence, start, end (inclusive), length, mean_activation.
     """
@@ -274,7 +274,7 @@ def find_matches(corpus: list[np.ndarray], units, threshold: float | np.ndarray 
     distance = (table["length"] - query_length).abs() if query_length is not None else -table["length"]
     table = table.assign(_distance=distance).sort_values(["_distance", "mean_activation"], ascending=[True, False],
                                                          kind="stable")
-    table = table.drop(columns="_distance").head(top).reset_index(drop=True)
+    table = table.drop(columns="_distance").head(top if top is not None else len(table)).reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return table
 
@@ -287,7 +287,7 @@ def matches_figure(matches: pd.DataFrame, corpus: list[np.ndarray], units, conte
     ``hover``: per corpus sequence, what is heard/read at each step (``PieceStates.hover()``).
     """
     units = np.asarray(units, dtype=int)
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.75, 0.25], horizontal_spacing=0.08,
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.75, 0.25], horizontal_spacing=0.15,
                         subplot_titles=("ranked matches (mean of the selected units)", "match lengths"))
     width = (int(matches["length"].max()) if len(matches) else 1) + 2 * context
     z = np.full((len(matches), width), np.nan)
@@ -303,14 +303,14 @@ def matches_figure(matches: pd.DataFrame, corpus: list[np.ndarray], units, conte
     labels = [f"#{m.rank}: piece {m.sequence} t{m.start}–{m.end}" for m in matches.itertuples()]
     fig.add_trace(go.Heatmap(z=z, x=np.arange(width) - context, y=labels, zmid=0, colorscale=ACTIVATION_SCALE,
                              customdata=text, name="matches",
-                             colorbar=dict(title="mean h", x=0.69, xanchor="left", thickness=12),
+                             colorbar=dict(title="mean h", x=0.655, xanchor="left", thickness=12),
                              hovertemplate="%{customdata}<br>mean h %{z:.3f}<extra></extra>"), row=1, col=1)
     lengths = all_lengths if all_lengths is not None else matches["length"]
-    fig.add_trace(go.Histogram(x=lengths, name="lengths", marker_color="#555555", nbinsx=20), row=1, col=2)
+    fig.add_trace(go.Histogram(x=lengths, name="lengths", marker_color="#555555", xbins=dict(size=1)), row=1, col=2)
     fig.add_vline(x=-0.5, line=dict(color="#111111", dash="dot"), row=1, col=1)
     fig.update_yaxes(autorange="reversed", row=1, col=1)
     fig.update_xaxes(title_text="steps from the match start", row=1, col=1)
-    fig.update_xaxes(title_text="length (steps)", row=1, col=2)
+    fig.update_xaxes(title_text=f"length (steps) of all {len(lengths)} matches", row=1, col=2)
     fig.update_layout(template="plotly_white", height=260 + 18 * len(matches), showlegend=False,
                       margin=dict(l=160, r=20, t=50, b=40))
     return fig

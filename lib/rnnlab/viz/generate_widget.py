@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
-from IPython.display import Audio, display
+from IPython.display import Audio
 
 from rnnlab.data.midi import midi_download_html, roll_to_midi_bytes
 from rnnlab.data.synth import synthesize
@@ -24,7 +24,7 @@ def sampler(model, prime=None, steps: int = 64, temperature: float = 1.0, seed: 
     seed_knob = widgets.IntText(value=seed, description="seed")
     steps_knob = widgets.IntSlider(value=steps, min=8, max=256, step=8, description="steps", continuous_update=False)
     figure = go.FigureWidget(go.Figure())
-    player = widgets.Output()
+    player = widgets.HTML()  # an <audio> element (HTML, not an Output widget: nothing to capture headless)
     link = widgets.HTML()
 
     def redraw(*_):
@@ -35,10 +35,8 @@ def sampler(model, prime=None, steps: int = 64, temperature: float = 1.0, seed: 
             figure.data = []
             figure.add_traces(list(fresh.data))
             figure.layout = fresh.layout
-        player.clear_output(wait=True)
-        with player:
-            display(Audio(synthesize(roll.numpy(), step_seconds=step_seconds, sample_rate=SAMPLE_RATE),
-                          rate=SAMPLE_RATE))
+        player.value = Audio(synthesize(roll.numpy(), step_seconds=step_seconds, sample_rate=SAMPLE_RATE),
+                             rate=SAMPLE_RATE)._repr_html_()
         link.value = midi_download_html(roll_to_midi_bytes(roll.numpy()),
                                         f"sample-T{temperature_knob.value:.2f}-seed{seed_knob.value}.mid")
 

@@ -47,9 +47,11 @@ def prediction_roll(truth, probs, title: str = "", margin: int = 2) -> go.Figure
     names = [note_name(LOWEST_PITCH + j) for j in range(lo, hi)]
     steps = np.arange(1, len(truth) + 1)
     rows = 1 + len(models)
-    titles = ["the real piece (targets)"] + [f"{label}: p(key sounds | past); red dots: the real notes" for label in models]
+    titles = ["the real piece (targets)"] + [f"{label}: p(key sounds | past); red dots: the real notes"
+                                             for label in models]
     fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.16 / rows, subplot_titles=titles)
-    fig.add_trace(go.Heatmap(z=truth[:, lo:hi].T, x=steps, y=names, colorscale=[[0, "white"], [1, "black"]],
+    black_on_white = [[0, "white"], [1, "black"]]
+    fig.add_trace(go.Heatmap(z=truth[:, lo:hi].T, x=steps, y=names, colorscale=black_on_white,
                              showscale=False, zmin=0, zmax=1, name="truth",
                              hovertemplate="step %{x}, %{y}: %{z:.0f}<extra>truth</extra>"), row=1, col=1)
     t_idx, k_idx = np.nonzero(truth[:, lo:hi])

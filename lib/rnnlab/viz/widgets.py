@@ -123,14 +123,15 @@ class DynamicsExplorer:
         corpus = self.corpus.get(self.arch.value, [])
         layer = self.layer.value
         acts_corpus = [dynamics.layer_activations(s, layer) for s in corpus if layer in s.h]
-        table = dynamics.find_matches(acts_corpus, self.selected, self.threshold.value, query_length=t1 - t0 + 1,
-                                      top=15)
-        refresh(self.matches, dynamics.matches_figure(table, acts_corpus, self.selected,
+        every = dynamics.find_matches(acts_corpus, self.selected, self.threshold.value, query_length=t1 - t0 + 1,
+                                      top=None)
+        table = every.head(15)
+        refresh(self.matches, dynamics.matches_figure(table, acts_corpus, self.selected, all_lengths=every["length"],
                                                       hover=[s.hover() for s in corpus]))
         units_text = ", ".join(str(u) for u in self.selected[:30]) + (" …" if len(self.selected) > 30 else "")
         self.summary.value = (f"<b>{len(self.selected)}</b> units ≥ {self.threshold.value:.2f} over t {t0}–{t1} and "
-                              f"below it {self.pad.value} step(s) around: [{units_text}] · <b>{len(table)}</b> "
-                              f"ranked matches in {len(acts_corpus)} pieces")
+                              f"below it {self.pad.value} step(s) around: [{units_text}] · <b>{len(every)}</b> "
+                              f"matches in {len(acts_corpus)} pieces (best 15 shown)")
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
