@@ -17,7 +17,10 @@ sig, tanh = torch.sigmoid, torch.tanh
 
 def run_cell(cell, x, state):
     """Drive a cell step by step the way the level loop does (input projection hoisted)."""
-    xs = cell.input_projection(x).unbind(0) if x is not None else [cell.input_projection(None)] * T
+    if x is None:
+        xs = [cell.prepare_input(cell.input_projection(None))] * T
+    else:
+        xs = cell.prepare_input(cell.input_projection(x)).unbind(0)
     hs = []
     for x_proj in xs:
         state = cell.step(x_proj, state)
@@ -276,7 +279,7 @@ def test_cell_passes_gradcheck(name, options):
     def f(x, *tensors):
         state = tensors[: len(cell.state_names)]
         out, final = [], state
-        for x_proj in cell.input_projection(x).unbind(0):
+        for x_proj in cell.prepare_input(cell.input_projection(x)).unbind(0):
             final = cell.step(x_proj, final)
             out.append(final[0])
         return torch.stack(out), *final

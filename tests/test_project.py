@@ -112,3 +112,20 @@ def test_ruff_lints_library_tests_and_notebooks_clean():
     result = subprocess.run([exe, "check", "lib", "tests", "bench", "notebooks"], cwd=PROJECT_ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workbook_gives_only_the_training_notebook_a_fresh_run_directory(tmp_path, monkeypatch):
+    """03_train writes its record (and executed copy) to a new run dir; 07_generate's run_dir (a run to read) is
+    left to its own default."""
+    import papermill as pm
+
+    from rnnlab import workbook
+
+    calls = []
+    monkeypatch.setattr(pm, "execute_notebook", lambda src, dst, parameters, **kw: calls.append((src, dst, parameters)))
+    monkeypatch.setattr(workbook, "runs_dir", lambda: tmp_path)
+    workbook.execute(PROJECT_ROOT / "notebooks" / "03_train.ipynb", tmp_path / "nb", {})
+    workbook.execute(PROJECT_ROOT / "notebooks" / "07_generate.ipynb", tmp_path / "nb", {})
+    (_, train_out, train_params), (_, gen_out, gen_params) = calls
+    assert train_params["run_dir"] and train_out.startswith(train_params["run_dir"])
+    assert "run_dir" not in gen_params and gen_out == str(tmp_path / "nb" / "07_generate.ipynb")

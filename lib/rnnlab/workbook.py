@@ -16,6 +16,8 @@ from pathlib import Path
 from rnnlab.paths import PROJECT_ROOT, runs_dir
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
+# Notebooks whose ``run_dir`` knob names the run record they write (other notebooks' ``run_dir`` reads a run).
+RUN_RECORD_NOTEBOOKS = ("03_train.ipynb",)
 
 
 def workbook_notebooks() -> list[Path]:
@@ -26,13 +28,13 @@ def workbook_notebooks() -> list[Path]:
 def execute(notebook: Path, out_dir: Path, parameters: dict) -> float:
     """Run one notebook with papermill; return wall seconds. Raises papermill's error on a failing cell.
 
-    A notebook with a ``run_dir`` parameter (the training notebook) gets a fresh run directory, and its executed
-    copy is written into that run directory, beside the run record it produced.
+    The training notebook (``RUN_RECORD_NOTEBOOKS``) gets a fresh run directory, and its executed copy is written
+    into that run directory, beside the run record it produced.
     """
     import papermill as pm
 
     parameters = dict(parameters)
-    if "run_dir" in pm.inspect_notebook(str(notebook)) and not parameters.get("run_dir"):
+    if notebook.name in RUN_RECORD_NOTEBOOKS and not parameters.get("run_dir"):
         from rnnlab.train.runs import new_run_dir
 
         parameters["run_dir"] = str(new_run_dir(runs_dir() / "workbook", notebook.stem))

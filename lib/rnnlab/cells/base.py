@@ -2,7 +2,8 @@
 
 A cell is ONE time step, split so that a sequence loop stays fast (see ../shared/reference/CPU_SPEED.md):
 
-    x̂_t = A x_t + b                    input_projection(), done for all t at once (one GEMM)
+    x̂_t = A x_t + b                    input_projection(), done for all t at once (one GEMM), then
+                                       prepare_input(): any element-wise work on x̂ alone (MUT1's σ(W_xz x))
     ĥ_t = U_1 h_{t-1} (+ b_h)          recurrent_weight(): the first product with the previous h, which a
                                        deep-transition level may stack with its shortcut into one GEMM;
                                        otherwise the step computes x̂_t + U_1 h_{t-1} as one addmm
@@ -99,12 +100,16 @@ class RecurrentCell(nn.Module):
             return self.input_bias()
         return project(x, self.weight_ih, self.input_bias())
 
+    def prepare_input(self, x_proj: torch.Tensor) -> torch.Tensor:
+        """Element-wise work that depends on x̂ alone, hoisted out of the loop (identity unless overridden)."""
+        return x_proj
+
     def recurrent_weight(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(U_1, b) of the first product with h_{t-1}; ``step`` computes F.linear(h, U_1, b) when not given it."""
         raise NotImplementedError
 
     def step(self, x_proj, state, h_proj=None, gates=None):
-        """One time step: returns the new state tuple; fills ``gates`` (a dict) with the gate activations if given."""
+        """One time step from the prepared input; returns the new state tuple; fills ``gates`` if given a dict."""
         raise NotImplementedError
 
     def recurrent_product(self, h: torch.Tensor, h_proj: torch.Tensor | None) -> torch.Tensor:

@@ -12,7 +12,6 @@ opposite naming of z. For the cuDNN / ``torch.nn.GRU`` form (reset after U) see 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from rnnlab.cells.base import RecurrentCell, new_vector, new_weight
 
@@ -41,7 +40,7 @@ class GRUCell(RecurrentCell):
         (h,) = state
         x_zr, x_n = x_proj.split((2 * self.hidden_size, self.hidden_size), -1)
         z, r = torch.sigmoid(self.pre_activation(x_zr, h, h_proj)).chunk(2, -1)
-        n = torch.tanh(x_n + F.linear(r * h, self.weight_hh))
+        n = torch.tanh(torch.addmm(x_n, r * h, self.weight_hh.t()))
         if gates is not None:
             gates.update(z=z, r=r, n=n)
         return (h + z * (n - h),)

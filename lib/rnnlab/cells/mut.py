@@ -64,20 +64,25 @@ class MUT1Cell(_EmbeddedInput, RecurrentCell):
         return torch.cat((self.bias[: 2 * self.hidden_size], self.bias.new_zeros(self.hidden_size)))
 
     def input_projection(self, x):
+        """[W_xz e + b_z, W_xr e + b_r, e] with e = E x."""
         if x is None or self.input_size == 0:
             return self.input_bias()
         e = self.embed(x)
         return torch.cat((F.linear(e, self.weight_ih, self.bias[: 2 * self.hidden_size]), e), -1)
 
+    def prepare_input(self, x_proj):
+        """[z, W_xr e + b_r, tanh(e) + b_h]: z and tanh(x) do not depend on h, so they are computed for all t."""
+        x_z, x_r, e = x_proj.chunk(3, -1)
+        return torch.cat((torch.sigmoid(x_z), x_r, torch.tanh(e) + self.bias[2 * self.hidden_size :]), -1)
+
     def recurrent_weight(self):
         return self.weight_hh_r, None
 
-    def step(self, x_proj, state, h_proj=None, gates=None):
+    def step(self, x_prep, state, h_proj=None, gates=None):
         (h,) = state
-        x_z, x_r, e = x_proj.chunk(3, -1)
-        z = torch.sigmoid(x_z)
+        z, x_r, x_n = x_prep.chunk(3, -1)
         r = torch.sigmoid(self.pre_activation(x_r, h, h_proj))
-        n = torch.tanh(F.linear(r * h, self.weight_hh, self.bias[2 * self.hidden_size :]) + torch.tanh(e))
+        n = torch.tanh(torch.addmm(x_n, r * h, self.weight_hh.t()))
         if gates is not None:
             gates.update(z=z, r=r, n=n)
         return (h + z * (n - h),)
@@ -126,9 +131,9 @@ class MUT3Cell(RecurrentCell):
     def step(self, x_proj, state, h_proj=None, gates=None):
         (h,) = state
         x_z, x_r, x_n = x_proj.chunk(3, -1)
-        z = torch.sigmoid(x_z + F.linear(torch.tanh(h), self.weight_hh_z))
+        z = torch.sigmoid(torch.addmm(x_z, torch.tanh(h), self.weight_hh_z.t()))
         r = torch.sigmoid(self.pre_activation(x_r, h, h_proj))
-        n = torch.tanh(x_n + F.linear(r * h, self.weight_hh))
+        n = torch.tanh(torch.addmm(x_n, r * h, self.weight_hh.t()))
         if gates is not None:
             gates.update(z=z, r=r, n=n)
         return (h + z * (n - h),)

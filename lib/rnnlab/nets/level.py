@@ -14,7 +14,8 @@ For gated cells the intermediate steps are gated cells of the same width carryin
 
 Speed (../shared/reference/CPU_SPEED.md): the input projections of all steps are one GEMM; the loop iterates
 ``unbind(0)``; per step the first product with h_{t-1} and the shortcut S h_{t-1} are one stacked GEMM.
-A plain level whose cell IS a torch.nn module trains through that fused module (``fused.py``) unless recording.
+A plain level whose cell IS a torch.nn module trains through that fused module (``fused.py``) unless recording
+or reading token ids (torch.nn modules take dense input; the loop indexes the input matrix instead).
 """
 
 from __future__ import annotations
@@ -90,8 +91,8 @@ class RecurrentLevel(nn.Module):
         """The reference loop: one cell step after another, for every time step."""
         cells = list(self.cells)
         depth, shortcut = len(cells), self.shortcut_weight is not None
-        x_first = cells[0].input_projection(x).unbind(0)
-        inner = [cell.input_projection(None) for cell in cells[1:]]
+        x_first = cells[0].prepare_input(cells[0].input_projection(x)).unbind(0)
+        inner = [cell.prepare_input(cell.input_projection(None)) for cell in cells[1:]]
         if shortcut:
             weight, bias = cells[0].recurrent_weight()
             x_top = cells[-1].input_projection(x).unbind(0)
@@ -108,7 +109,7 @@ class RecurrentLevel(nn.Module):
                 if step == 0:
                     x_proj = x_t
                 elif shortcut and step == depth - 1:
-                    x_proj = x_top[t] + h_short
+                    x_proj = cell.prepare_input(x_top[t] + h_short)
                 else:
                     x_proj = inner[step - 1]
                 gates = {} if traces is not None else None
