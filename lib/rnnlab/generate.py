@@ -87,34 +87,31 @@ def _sample_frame(logits: torch.Tensor, temperature: float, generator: torch.Gen
 
 
 @torch.no_grad()
+def _next_frame_logits(model, piece: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The checked piece and the model's (T − 1, 88) logits for frames 1..T−1, read in eval mode."""
+    piece = _check_roll(piece, "piece")
+    if len(piece) < 2:
+        raise RnnlabError(f"piece must have at least 2 frames to predict one, got {len(piece)}")
+    was_training = model.training
+    model.eval()
+    try:
+        logits, _ = model(piece[:-1, None, :].to(_device_of(model)))
+    finally:
+        model.train(was_training)
+    return piece, logits[:, 0]
+
+
 def frame_probabilities(model, piece: torch.Tensor) -> torch.Tensor:
     """(T − 1, 88): row t is the model's probability of each key sounding at step t + 1, having read frames 0..t."""
-    piece = _check_roll(piece, "piece")
-    if len(piece) < 2:
-        raise RnnlabError(f"piece must have at least 2 frames to predict one, got {len(piece)}")
-    was_training = model.training
-    model.eval()
-    try:
-        logits, _ = model(piece[:-1, None, :].to(_device_of(model)))
-    finally:
-        model.train(was_training)
-    return torch.sigmoid(logits[:, 0]).cpu()
+    _, logits = _next_frame_logits(model, piece)
+    return torch.sigmoid(logits).cpu()
 
 
-@torch.no_grad()
 def step_log_likelihood(model, piece: torch.Tensor) -> torch.Tensor:
     """(T − 1,) natural-log probability of each real next frame under the model (sum over the 88 keys)."""
-    piece = _check_roll(piece, "piece")
-    if len(piece) < 2:
-        raise RnnlabError(f"piece must have at least 2 frames to predict one, got {len(piece)}")
-    was_training = model.training
-    model.eval()
-    try:
-        logits, _ = model(piece[:-1, None, :].to(_device_of(model)))
-    finally:
-        model.train(was_training)
+    piece, logits = _next_frame_logits(model, piece)
     target = piece[1:].to(logits.device)
-    return -F.binary_cross_entropy_with_logits(logits[:, 0], target, reduction="none").sum(-1).cpu()
+    return -F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(-1).cpu()
 
 
 def load_trained_model(run_dir: str | Path, checkpoint: str = "best", device: str = "cpu", dataset=None):
