@@ -75,7 +75,7 @@ def test_notebook_starts_with_typed_parameters_including_smoke_and_seed(notebook
     assert "parameters" in first_code["metadata"].get("tags", []), "first code cell must be tagged 'parameters'"
     lines = [ln for ln in "".join(first_code["source"]).splitlines() if ln.strip() and not ln.startswith("#")]
     for line in lines:
-        assert re.match(r"^\w+: [\w| \[\],.]+ = .+  # \S", line), f"untyped or uncommented knob: {line!r}"
+        assert re.match(r"^\w+: (\"?)[\w| \[\],.]+\1 = .+  # \S", line), f"untyped or uncommented knob: {line!r}"
     names = {ln.split(":")[0] for ln in lines}
     assert {"smoke", "seed"} <= names
     import papermill as pm

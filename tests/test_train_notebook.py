@@ -27,10 +27,29 @@ def test_papermill_help_lists_every_required_knob_with_its_comment():
         assert name in out and params[name]["help"][:30] in out
 
 
-def test_notebook_knobs_are_training_knobs_with_the_same_names():
+NOTEBOOK_ONLY = {"smoke", "run_dir", "resume"}
+
+
+def test_every_training_knob_is_a_notebook_parameter_with_the_same_default_type_and_comment():
+    """papermill sees exactly TrainConfig's knobs (plus smoke, run_dir, resume): a new knob cannot be forgotten."""
+    import ast
+    import typing
+
+    from rnnlab.train.cli import _knob_comments
+
     params = pm.inspect_notebook(str(NOTEBOOK))
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    assert set(params) - {"smoke", "run_dir"} <= fields
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    assert set(params) - NOTEBOOK_ONLY == set(fields)
+    comments = _knob_comments()
+    hints = typing.get_type_hints(TrainConfig)
+    for name, field in fields.items():
+        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+        assert ast.literal_eval(params[name]["default"]) == default, name
+        assert params[name]["help"] == comments[name], name
+        declared = params[name]["inferred_type_name"]
+        optional = type(None) in typing.get_args(hints[name])
+        base = [a for a in typing.get_args(hints[name]) if a is not type(None)][0] if optional else hints[name]
+        assert declared == (f"Optional[{base.__name__}]" if optional else base.__name__), (name, declared)
 
 
 def test_cli_offers_the_same_knobs():

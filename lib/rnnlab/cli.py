@@ -22,8 +22,15 @@ SUBCOMMANDS = {
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one line (no usage dump), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="rnnlab",
         description="rnnlab: build, train and look inside deep and gated RNNs "
         "(Pascanu et al. 2014, Chung et al. 2014, Jozefowicz et al. 2015).",

@@ -12,6 +12,10 @@ from collections.abc import Iterable
 class RnnlabError(ValueError):
     """Bad input or a bad setup state, explained in one line."""
 
+    def _render_traceback_(self) -> list[str]:
+        """IPython (Jupyter, papermill) shows this instead of a traceback: a notebook stops on the one line."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 def check_choice(what: str, value, choices: Iterable) -> None:
     """Raise unless ``value`` is one of ``choices``."""

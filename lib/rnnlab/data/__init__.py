@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from rnnlab.data.dataset import Dataset
 from rnnlab.errors import RnnlabError, check_choice
 
-__all__ = ["DATASETS", "Dataset", "DatasetSpec", "load_dataset"]
+__all__ = ["DATASETS", "Dataset", "DatasetSpec", "check_dataset_options", "load_dataset"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,29 @@ def _check_options(name: str, knobs: dict, allowed: tuple[str, ...]) -> None:
                           f"{', '.join(allowed) or 'none'}")
 
 
+def check_dataset_options(name: str, task_knobs: dict) -> None:
+    """Raise ``RnnlabError`` (one line) unless ``name`` is a dataset and ``task_knobs`` its valid options.
+
+    Reads and generates nothing, so a run can be validated before it touches the disk.
+    """
+    check_choice("dataset", name, DATASETS)
+    if not isinstance(task_knobs, dict):
+        raise RnnlabError(f"task_knobs must be a dict of dataset options, got {task_knobs!r}")
+    max_sequences = task_knobs.get("max_sequences")
+    if max_sequences is not None and not (isinstance(max_sequences, int) and not isinstance(max_sequences, bool)
+                                          and max_sequences > 0):
+        raise RnnlabError(f"max_sequences must be a positive integer or None, got {max_sequences!r}")
+    kind = DATASETS[name].kind
+    if kind == "synthetic":
+        from rnnlab.data.synthetic import check_task_knobs
+
+        check_task_knobs(name, {k: v for k, v in task_knobs.items() if k != "max_sequences"})
+    elif name == "bach-music21":
+        _check_options(name, task_knobs, ("max_sequences", "rebuild"))
+    else:
+        _check_options(name, task_knobs, ("max_sequences",))
+
+
 def load_dataset(name: str, root=None, fallback: bool = True, seed: int = 0, **task_knobs) -> Dataset:
     """Load dataset ``name`` (see :data:`DATASETS`); ``ds.source`` records where it came from.
 
@@ -70,10 +93,8 @@ def load_dataset(name: str, root=None, fallback: bool = True, seed: int = 0, **t
     sequences of each split) for every set; ``rebuild`` for bach-music21; the generator knobs of the synthetic
     tasks (see :mod:`rnnlab.data.synthetic`).
     """
-    check_choice("dataset", name, DATASETS)
+    check_dataset_options(name, task_knobs)
     max_sequences = task_knobs.get("max_sequences")
-    if max_sequences is not None and not (isinstance(max_sequences, int) and max_sequences > 0):
-        raise RnnlabError(f"max_sequences must be a positive integer or None, got {max_sequences!r}")
     kind = DATASETS[name].kind
     if kind == "synthetic":
         from rnnlab.data.synthetic import generate
@@ -82,9 +103,7 @@ def load_dataset(name: str, root=None, fallback: bool = True, seed: int = 0, **t
     if name == "bach-music21":
         from rnnlab.data.bach_music21 import load_bach_music21
 
-        _check_options(name, task_knobs, ("max_sequences", "rebuild"))
         return load_bach_music21(**task_knobs)
-    _check_options(name, task_knobs, ("max_sequences",))
     if kind == "text":
         from rnnlab.data.ptb import load_ptb
 

@@ -100,7 +100,8 @@ def task_defaults(task: str) -> dict:
     return {**knobs, **SPLIT_SIZES}
 
 
-def _check_knobs(task: str, knobs: dict) -> dict:
+def check_task_knobs(task: str, knobs: dict) -> dict:
+    """Every knob of ``task`` with ``knobs`` applied; raises ``RnnlabError`` (one line) on an unknown or bad one."""
     defaults = task_defaults(task)
     unknown = sorted(set(knobs) - set(defaults))
     if unknown:
@@ -115,7 +116,8 @@ def _check_knobs(task: str, knobs: dict) -> dict:
     if values.get("max_depth") is not None:
         check_positive("max_depth", values["max_depth"])
     for name in ("distractor_rate", "close_prob"):
-        if name in values and not (isinstance(values[name], int | float) and 0 <= values[name] < 1):
+        if name in values and (isinstance(values[name], bool) or not isinstance(values[name], int | float)
+                               or not 0 <= values[name] < 1):
             raise RnnlabError(f"{name} must be a number in [0, 1), got {values[name]!r}")
     if values.get("alphabet_size", 1) > len(LETTERS):
         raise RnnlabError(f"alphabet_size must be at most {len(LETTERS)}, got {values['alphabet_size']}")
@@ -126,7 +128,7 @@ def _check_knobs(task: str, knobs: dict) -> dict:
 
 def generate(task: str, seed: int = 0, max_sequences: int | None = None, **knobs) -> Dataset:
     """Generate the train/valid/test splits of ``task`` deterministically from ``seed``."""
-    values = _check_knobs(task, knobs)
+    values = check_task_knobs(task, knobs)
     generator, vocab = TASKS[task]
     index = {symbol: i for i, symbol in enumerate(vocab)}
     generator_knobs = {k: v for k, v in values.items() if k not in SPLIT_SIZES}

@@ -13,6 +13,8 @@ Rules (the project's decision):
   ``output_nonlinearity`` for the deep-output layer (Pascanu's DOT(S)-RNN*: L_p in the transition, maxout in the
   output). ``pool_size`` and ``lp_p`` configure the L_p / maxout units.
 * ``forget_bias`` applies to the LSTMs with a forget gate (None = the cell's default: 1 for lstm_b, else 0).
+* ``equations`` applies to cell ``graph`` only (a cell written as equations, see ``rnnlab.cells.graph``; None or
+  "" = the GRU); the config keeps the text (key present only for that cell) and every layer of every level uses it.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ def _resolve_forget_bias(cell: str, forget_bias) -> float | None:
     return None
 
 
-def build_model(
+def model_config(
     *,
     arch: str = "rnn",
     cell: str = "tanh",
@@ -125,20 +127,23 @@ def build_model(
     transition_nonlinearity: str | None = None,
     output_nonlinearity: str | None = None,
     forget_bias: float | None = None,
+    equations: str | None = None,
     pool_size: int = 2,
     lp_p: float | None = None,
     token_input: bool = False,
     dropout: float = 0.0,
     fused: str = "auto",
     init: str = "default",
-) -> RecurrentNet:
-    """Build ``arch`` (an ``ARCHS`` id) with ``cell`` (a ``CELLS`` name); see the module docstring for the rules.
+) -> dict:
+    """Check every knob of ``arch`` (an ``ARCHS`` id) with ``cell`` (a ``CELLS`` name) against the rules of the
+    module docstring and return the resolved config that ``RecurrentNet`` builds. Nothing is built: this is the one
+    place that decides whether a model description is valid (``TrainConfig.validate`` asks it too).
 
     Sizes: ``n_in`` inputs (the vocabulary size with ``token_input``), ``n_out`` logits, ``hidden`` state units;
     ``transition_hidden`` / ``output_hidden`` / ``input_hidden`` are the widths of the intermediate transition,
     deep-output and deep-input layers (default: ``hidden``). ``dropout`` drops the non-recurrent connections
     into and out of every level during training. ``init="pascanu"`` applies Pascanu et al.'s
-    initialisation (``rnnlab.nets.init``). The returned model's ``config`` rebuilds it: ``build_model(**config)``.
+    initialisation (``rnnlab.nets.init``).
     """
     check_choice("arch", arch, ARCHS)
     check_choice("cell", cell, CELLS)
@@ -166,6 +171,7 @@ def build_model(
     _check_nonlinearities(cell, arch, input_depth, nonlinearity, transition_nonlinearity, output_nonlinearity,
                           pool_size, lp_p)
     forget_bias = _resolve_forget_bias(cell, forget_bias)
+    equations = _resolve_equations(cell, equations)
     if not isinstance(token_input, bool):
         raise RnnlabError(f"token_input must be True or False, got {token_input!r}")
     if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
@@ -179,8 +185,37 @@ def build_model(
         forget_bias=forget_bias, pool_size=pool_size, lp_p=lp_p, token_input=token_input, dropout=float(dropout),
         fused=fused, init=init,
     )
+    if equations is not None:
+        config["equations"] = equations
+    return config
+
+
+def _resolve_equations(cell: str, equations) -> str | None:
+    """The equations text of a graph cell (checked by parsing; the GRU when empty); None for every other cell."""
+    if cell != "graph":
+        if equations not in (None, ""):
+            raise RnnlabError(f"equations={equations!r} does not apply to cell {cell!r}; only cell 'graph' takes "
+                              "equations")
+        return None
+    if equations is not None and not isinstance(equations, str):
+        raise RnnlabError(f"equations must be a string of equations, got {type(equations).__name__}")
+    from rnnlab.cells.graph import LIBRARY, parse_equations, validity_problem
+
+    text = (equations or LIBRARY["gru"]).strip()
+    problem = validity_problem(parse_equations(text))
+    if problem is not None:
+        raise RnnlabError(f"these equations do not make a usable cell: {problem}")
+    return text
+
+
+def build_model(**knobs) -> RecurrentNet:
+    """Build the model ``model_config(**knobs)`` describes (same keywords, same rules).
+
+    The returned model's ``config`` rebuilds it: ``build_model(**model.config)``.
+    """
+    config = model_config(**knobs)
     model = RecurrentNet(config)
-    if init == "pascanu":
+    if config["init"] == "pascanu":
         from rnnlab.nets.init import init_pascanu
 
         init_pascanu(model)

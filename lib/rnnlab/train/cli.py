@@ -3,20 +3,24 @@
 Examples:
   rnnlab train --dataset jsb --arch dts-rnn --cell tanh --hidden 400 --nonlinearity sigmoid --optimizer sgd --lr 1
   rnnlab train --dataset ptb-char --arch rnn --cell gru --smoke
-  rnnlab train --run-dir runs/my-run --resume          (continue a killed run from its last checkpoint)
+  rnnlab train --resume --run-dir runs/my-run            (continue a killed run from its own record)
+  rnnlab train --resume --run-dir runs/my-run --epochs 80  (extend a finished run; recorded in its run.log)
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import types
 import typing
 from pathlib import Path
 
-from rnnlab.train.config import TrainConfig, smoke_overrides
+from rnnlab.errors import RnnlabError
+from rnnlab.train.config import EXTENSIBLE_KNOBS, TrainConfig, smoke_overrides
 
-_SKIP = {"task_knobs"}
+EXIT_CODES = {"ok": 0, "diverged": 3, "interrupted": 130}
+_TYPE_WORDS = {int: "an integer", float: "a number", str: "a string"}
 
 
 def _field_type(field: dataclasses.Field):
@@ -31,7 +35,19 @@ def _converter(base, optional):
     def convert(text: str):
         if optional and text.lower() in ("none", ""):
             return None
-        return base(text)
+        if base is dict:
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as err:
+                raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r} ({err})") from None
+            if not isinstance(value, dict):
+                raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
+            return value
+        try:
+            return base(text)
+        except ValueError:
+            none = " or none" if optional else ""
+            raise argparse.ArgumentTypeError(f"expected {_TYPE_WORDS[base]}{none}, got {text!r}") from None
 
     return convert
 
@@ -39,18 +55,20 @@ def _converter(base, optional):
 def add_arguments(parser) -> None:
     comments = _knob_comments()
     for field in dataclasses.fields(TrainConfig):
-        if field.name in _SKIP:
-            continue
         base, optional = _field_type(field)
         flag = "--" + field.name.replace("_", "-")
-        help_text = f"{comments.get(field.name, '')} (default: {field.default})"
-        parser.add_argument(flag, dest=field.name, type=_converter(base, optional), default=field.default,
+        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+        help_text = f"{comments.get(field.name, '')} (default: {json.dumps(default)})"
+        if base is dict:
+            help_text += "; as JSON"
+        parser.add_argument(flag, dest=field.name, type=_converter(base, optional), default=argparse.SUPPRESS,
                             help=help_text)
-    parser.add_argument("--task-knobs", type=json.loads, default={}, help="synthetic-task knobs as JSON")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes and a few updates (CI)")
     parser.add_argument("--run-dir", default=None, help="folder of this run (default: a new folder under --root)")
     parser.add_argument("--root", default=None, help="run store root (default: runs/ or $RNNLAB_RUNS)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its checkpoint")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --run-dir from its own record (config.json + last checkpoint); "
+                        "only --epochs/--patience may be given, to extend it")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.add_argument("--notebook", action="store_true",
                         help="run notebooks/03_train.ipynb headlessly (papermill) with these knobs and keep the "
@@ -69,35 +87,73 @@ def _knob_comments() -> dict:
     return comments
 
 
-def _run_notebook(config: TrainConfig, args) -> int:
-    """Execute the training notebook with papermill; the executed copy lands in the run directory."""
+def config_for(args) -> TrainConfig:
+    """The run's config: the given knobs over the defaults, or, with ``--resume``, the run's own record.
+
+    With ``--resume`` a given knob that differs from the record is refused (one line: knob, recorded, given),
+    except a larger ``epochs``/``patience``. Raises before anything is written.
+    """
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
+    if not args.resume:
+        config = TrainConfig(**given)
+        return (smoke_overrides(config) if args.smoke else config).validate()
+    from rnnlab.train.runs import read_config
+
+    if not args.run_dir:
+        raise RnnlabError("--resume needs --run-dir (the folder of the run to continue)")
+    if args.smoke:
+        raise RnnlabError("--smoke does not apply with --resume: the run's record fixes its sizes")
+    recorded = read_config(args.run_dir)
+    for knob, value in given.items():
+        theirs = getattr(recorded, knob)
+        if value != theirs and not (knob in EXTENSIBLE_KNOBS and value > theirs):
+            hint = " (a resume may only raise it)" if knob in EXTENSIBLE_KNOBS else ""
+            raise RnnlabError(f"knob {knob}: the run in {args.run_dir!r} was recorded with {theirs!r}, "
+                              f"--{knob.replace('_', '-')} gives {value!r}{hint}; a resumed run keeps its record")
+    return dataclasses.replace(recorded, **{k: v for k, v in given.items() if k in EXTENSIBLE_KNOBS}).validate()
+
+
+def _run_notebook(config: TrainConfig, args) -> dict:
+    """Execute the training notebook with papermill; the executed copy lands in the run directory.
+
+    Every knob is passed (the notebook declares them all). The kernel's trainer takes the run's lock, so this
+    process writes nothing into the run folder until the notebook has finished: papermill's output goes to a
+    temporary file beside it and is renamed into the run folder at the end.
+    """
+    import os
+    import tempfile
+
     import papermill as pm
 
     from rnnlab.paths import PROJECT_ROOT
     from rnnlab.train.runs import new_run_dir, read_summary
 
     notebook = PROJECT_ROOT / "notebooks" / "03_train.ipynb"
-    known = pm.inspect_notebook(str(notebook))
-    run_dir = args.run_dir or str(new_run_dir(args.root, f"{config.arch}-{config.cell}-{config.dataset}"))
-    values = {k: v for k, v in config.to_dict().items() if k in known}
-    values.update(run_dir=run_dir, smoke=bool(args.smoke), bptt=config.bptt or 0)
-    pm.execute_notebook(str(notebook), str(Path(run_dir) / notebook.name), parameters=values,
-                        cwd=str(notebook.parent), progress_bar=False)
-    summary = read_summary(run_dir)
-    print(json.dumps({k: summary[k] for k in ("status", "best_valid", "test", "epochs_run", "run_dir")}, default=str))
-    return {"ok": 0, "diverged": 3, "interrupted": 130}[summary["status"]]
+    run_dir = Path(args.run_dir) if args.run_dir else new_run_dir(args.root, f"{config.arch}-{config.cell}-"
+                                                                              f"{config.dataset}")
+    run_dir = run_dir.resolve()  # the kernel runs in notebooks/
+    values = {**config.to_dict(), "run_dir": str(run_dir), "smoke": False, "resume": bool(args.resume)}
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    fd, scratch = tempfile.mkstemp(prefix=f".{run_dir.name}.03_train.", suffix=".ipynb", dir=run_dir.parent)
+    os.close(fd)
+    try:
+        pm.execute_notebook(str(notebook), scratch, parameters=values, cwd=str(notebook.parent),
+                            progress_bar=False)
+    except pm.PapermillExecutionError as err:
+        raise RnnlabError(f"notebook 03_train failed: {err.ename}: {err.evalue} (executed copy: {scratch})") from None
+    os.replace(scratch, run_dir / notebook.name)
+    return read_summary(run_dir)
 
 
 def main(args) -> int:
-    from rnnlab.train.trainer import Trainer
-
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if f.name not in _SKIP}
-    config = TrainConfig(**values, task_knobs=args.task_knobs)
+    config = config_for(args)
     if args.notebook:
-        return _run_notebook(config.validate(), args)
-    if args.smoke:
-        config = smoke_overrides(config)
-    summary = Trainer(config, run_dir=args.run_dir, root=args.root, resume=args.resume,
-                      progress=not args.quiet).fit()
-    print(json.dumps({k: summary[k] for k in ("status", "best_valid", "test", "epochs_run", "run_dir")}, default=str))
-    return {"ok": 0, "diverged": 3, "interrupted": 130}[summary["status"]]
+        summary = _run_notebook(config, args)
+    else:
+        from rnnlab.train.trainer import Trainer
+
+        summary = Trainer(config, run_dir=args.run_dir, root=args.root, resume=args.resume,
+                          progress=not args.quiet).fit()
+    print(json.dumps({k: summary.get(k) for k in ("status", "best_valid", "test", "epochs_run", "run_dir")},
+                     default=str))
+    return EXIT_CODES.get(summary.get("status"), 1)

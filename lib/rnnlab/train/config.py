@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import types
+import typing
 from dataclasses import dataclass, field
 
 from rnnlab.errors import RnnlabError, check_choice, check_positive
 
 OPTIMIZERS = ("sgd", "rmsprop", "adam")
 SCHEDULES = ("none", "pascanu", "halving", "plateau")
-NONLINEARITIES = ("tanh", "sigmoid", "relu", "lp", "maxout")
+MAX_SEED = 2**32 - 1  # numpy's seed range
+EXTENSIBLE_KNOBS = ("epochs", "patience")  # the knobs a resumed run may raise (recorded in its log)
 
 
 @dataclass
@@ -29,16 +33,16 @@ class TrainConfig:
     output_hidden: int | None = None  # width of the deep-output intermediate layer (default: hidden)
     levels: int = 2  # stacked levels (srnn only)
     nonlinearity: str = "tanh"  # phi of tanh cells and intermediate layers (Pascanu used sigmoid)
-    forget_bias: float | None = None  # LSTM forget-gate bias at init (None = the cell's default; lstm_b: 1)
+    forget_bias: float | None = None  # LSTM forget-gate bias at init (None: the cell's default, 1 for lstm_b)
     init: str = "default"  # default (PyTorch) or pascanu (sparse, unit spectral radius)
     epochs: int = 20  # maximum epochs
     batch_size: int = 16  # sequences (music, synthetic) or streams (text) per update
-    bptt: int | None = 50  # truncated-BPTT chunk length; None = whole sequences
+    bptt: int | None = 50  # truncated-BPTT chunk length, state carried across chunks (None: whole sequences)
     optimizer: str = "adam"  # sgd, rmsprop, adam
     lr: float = 1e-3  # learning rate
     schedule: str = "none"  # none, pascanu (1/(1+(tau-tau0)/beta)), halving (Jozefowicz), plateau (Mikolov)
     decay_beta: float = 100.0  # pascanu schedule: beta in updates (JSB 100, Nottingham 2330, MuseData 1475)
-    clip: float | None = 1.0  # gradient-norm clipping threshold; None = no clipping
+    clip: float | None = 1.0  # gradient-norm clipping threshold (None: no clipping)
     weight_noise: float = 0.0  # std of Gaussian weight noise per gradient computation (0.075 in Pascanu/Chung)
     dropout: float = 0.0  # non-recurrent dropout on the input and output of every recurrent level
     patience: int = 5  # early stopping: epochs without validation improvement
@@ -50,18 +54,24 @@ class TrainConfig:
     task_knobs: dict = field(default_factory=dict)  # synthetic-task generator knobs (digits, n_train, ...)
 
     def validate(self) -> TrainConfig:
-        """Raise RnnlabError (one line) on the first bad knob; return self."""
-        from rnnlab.cells import CELLS
-        from rnnlab.data import DATASETS
-        from rnnlab.nets import ARCHS
+        """Raise RnnlabError (one line) on the first bad knob; return self.
 
-        check_choice("dataset", self.dataset, DATASETS)
+        This is the one function that decides whether a run can start; it reads and writes nothing. It checks
+        every knob's type (floats must be finite), every choice, the dataset's options, the model (by asking
+        ``rnnlab.nets.model_config``, the same rules ``build_model`` enforces) and that no knob is set that the
+        chosen schedule ignores.
+        """
+        from rnnlab.cells import CELLS
+        from rnnlab.data import check_dataset_options
+        from rnnlab.nets import ARCHS, model_config
+
+        for f in dataclasses.fields(self):
+            _check_type(f.name, getattr(self, f.name), _KNOB_TYPES[f.name])
+        check_dataset_options(self.dataset, self.task_knobs)
         check_choice("arch", self.arch, ARCHS)
         check_choice("cell", self.cell, CELLS)
-        check_choice("nonlinearity", self.nonlinearity, NONLINEARITIES)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("schedule", self.schedule, SCHEDULES)
-        check_choice("init", self.init, ("default", "pascanu"))
         check_choice("device", self.device if not str(self.device).startswith("cuda:") else "cuda",
                      ("auto", "cpu", "cuda"))
         for name in ("hidden", "epochs", "batch_size", "levels", "patience", "checkpoint_every"):
@@ -69,21 +79,32 @@ class TrainConfig:
         for name in ("transition_hidden", "output_hidden", "bptt", "max_updates_per_epoch", "max_eval_sequences"):
             if getattr(self, name) is not None:
                 check_positive(name, getattr(self, name))
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            raise RnnlabError(f"seed must be an integer, got {self.seed!r}")
-        if not (isinstance(self.lr, int | float) and self.lr > 0):
+        if not 0 <= self.seed <= MAX_SEED:
+            raise RnnlabError(f"seed must be an integer in [0, {MAX_SEED}] (numpy's range), got {self.seed!r}")
+        if self.lr <= 0:
             raise RnnlabError(f"lr must be a positive number, got {self.lr!r}")
-        if self.clip is not None and not (isinstance(self.clip, int | float) and self.clip > 0):
-            raise RnnlabError(f"clip must be a positive number or None, got {self.clip!r}")
-        if not (isinstance(self.weight_noise, int | float) and self.weight_noise >= 0):
+        if self.clip is not None and self.clip <= 0:
+            raise RnnlabError(f"clip must be a positive number or None (no clipping), got {self.clip!r}")
+        if self.weight_noise < 0:
             raise RnnlabError(f"weight_noise must be a number >= 0, got {self.weight_noise!r}")
-        if not (isinstance(self.dropout, int | float) and 0 <= self.dropout < 1):
+        if not 0 <= self.dropout < 1:
             raise RnnlabError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if not (isinstance(self.decay_beta, int | float) and self.decay_beta > 0):
+        if self.decay_beta <= 0:
             raise RnnlabError(f"decay_beta must be a positive number, got {self.decay_beta!r}")
-        if self.forget_bias is not None and not self.cell.startswith("lstm"):
-            raise RnnlabError(f"forget_bias={self.forget_bias!r} needs an LSTM cell; cell is {self.cell!r}")
+        default_beta = _DEFAULTS["decay_beta"]
+        if self.schedule != "pascanu" and self.decay_beta != default_beta:
+            raise RnnlabError(f"decay_beta={self.decay_beta!r} does not apply: only schedule 'pascanu' uses it, "
+                              f"schedule is {self.schedule!r} (leave it at {default_beta!r})")
+        model_config(arch=self.arch, cell=self.cell, n_in=1, n_out=1, hidden=self.hidden,
+                     transition_hidden=self.transition_hidden, output_hidden=self.output_hidden, levels=self.levels,
+                     nonlinearity=self.nonlinearity, forget_bias=self.forget_bias, init=self.init,
+                     dropout=self.dropout)
         return self
+
+    @classmethod
+    def knob_names(cls) -> list[str]:
+        """Every knob, in declaration order."""
+        return [f.name for f in dataclasses.fields(cls)]
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -115,3 +136,38 @@ def smoke_overrides(config: TrainConfig) -> TrainConfig:
         max_eval_sequences=4,
         patience=min(config.patience, 2),
     )
+
+
+_PRIMITIVES = {"int": int, "float": float, "str": str, "dict": dict, "bool": bool}
+
+
+def _knob_types() -> dict[str, tuple[type, bool]]:
+    """(base type, None allowed) of every knob, read from the dataclass annotations."""
+    out = {}
+    for name, hint in typing.get_type_hints(TrainConfig).items():
+        args = typing.get_args(hint)
+        optional = isinstance(hint, types.UnionType) and type(None) in args
+        base = next(a for a in args if a is not type(None)) if optional else hint
+        out[name] = (typing.get_origin(base) or base, optional)
+    return out
+
+
+def _check_type(name: str, value, expected: tuple[type, bool]) -> None:
+    """One line unless ``value`` has the knob's type (an int passes for a float; floats must be finite)."""
+    base, optional = expected
+    if value is None and optional:
+        return
+    if base is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        what = "a finite number"
+    elif base is int:
+        ok, what = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    else:
+        ok, what = isinstance(value, base), {str: "a string", dict: "a dict", bool: "True or False"}[base]
+    if not ok:
+        none = " or None" if optional else ""
+        raise RnnlabError(f"{name} must be {what}{none}, got {value!r}")
+
+
+_KNOB_TYPES = _knob_types()
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}

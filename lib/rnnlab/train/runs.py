@@ -2,10 +2,12 @@
 
 A run directory holds::
 
-    config.json        the full TrainConfig
+    config.json        the full TrainConfig (``--resume`` rebuilds the run from it)
+    run.log            one line per event: started, resumed, extended, fell back to previous.pt
     metrics.csv        one row per epoch (train/valid metric, lr, grad norm, clip events, wall seconds, tokens/s)
     updates.csv        one row per update (train loss, grad norm, lr, wall seconds) for per-update curves
-    checkpoints/last.pt, checkpoints/best.pt
+    checkpoints/last.pt, previous.pt, best.pt   (see rnnlab.train.checkpoints)
+    .lock              the writer's OS lock (see rnnlab.train.lock): one writer per run
     summary.json       dataset, data_source, arch, cell, sizes, n_params, epochs_run, best_valid, test, status, ...
     figures/           figures the training notebook wrote
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sys
 import time
 from pathlib import Path
 
@@ -24,6 +27,7 @@ import pandas as pd
 import torch
 
 from rnnlab.data.atomic import atomic_write
+from rnnlab.errors import RnnlabError
 from rnnlab.paths import runs_dir
 
 
@@ -60,22 +64,60 @@ def new_run_dir(root: Path | None, name: str) -> Path:
 
 
 def read_summary(run_dir: Path) -> dict | None:
+    """The run's ``summary.json``, None when the run has none (not finished); one line if it is unreadable."""
     path = Path(run_dir) / "summary.json"
     if not path.exists():
         return None
-    return json.loads(path.read_text())
+    return _read_json_object(path)
+
+
+def read_config(run_dir: Path | str):
+    """The ``TrainConfig`` recorded in ``run_dir/config.json``; one-line errors for a missing or unreadable one."""
+    from rnnlab.train.config import TrainConfig
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RnnlabError(f"run folder {str(run_dir)!r} does not exist")
+    path = run_dir / "config.json"
+    if not path.exists():
+        raise RnnlabError(f"run folder {str(run_dir)!r} has no config.json (not a run record)")
+    return TrainConfig.from_dict(_read_json_object(path)).validate()
+
+
+def _read_json_object(path: Path) -> dict:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RnnlabError(f"{str(path)!r} is not readable JSON ({err})") from None
+    if not isinstance(value, dict):
+        raise RnnlabError(f"{str(path)!r} holds {type(value).__name__}, expected a JSON object")
+    return value
+
+
+def append_log(run_dir: Path | str, line: str) -> None:
+    """Append one timestamped line to the run's ``run.log`` (only the lock holder writes it)."""
+    with open(Path(run_dir) / "run.log", "a") as handle:
+        handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
 
 
 def load(root: Path | str | None = None) -> pd.DataFrame:
-    """All runs under ``root`` as one DataFrame, one row per run (summary fields flattened; ``test_*`` columns)."""
+    """All runs under ``root`` as one DataFrame, one row per run (summary fields flattened; ``test_*`` columns).
+
+    An unreadable ``summary.json`` is skipped with a warning on stderr naming it; the other runs are still read.
+    """
     root = Path(root) if root is not None else runs_dir()
     rows = []
     for summary_path in sorted(root.glob("**/summary.json")):
-        summary = json.loads(summary_path.read_text())
+        try:
+            summary = _read_json_object(summary_path)
+        except RnnlabError as err:
+            print(f"rnnlab: warning: skipping run: {err}", file=sys.stderr)
+            continue
         row = {k: v for k, v in summary.items() if not isinstance(v, dict)}
-        for key, value in summary.get("test", {}).items():
+        test, sizes = summary.get("test"), summary.get("sizes")
+        for key, value in (test if isinstance(test, dict) else {}).items():
             row[f"test_{key}"] = value
-        for key, value in summary.get("sizes", {}).items():
+        for key, value in (sizes if isinstance(sizes, dict) else {}).items():
             row[key] = value
         row["run_dir"] = str(summary_path.parent)
         rows.append(row)

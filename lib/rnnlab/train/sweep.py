@@ -19,24 +19,53 @@ from rnnlab.train.config import TrainConfig, smoke_overrides
 
 
 def load_spec(path: str | Path) -> dict:
+    """Read and check a sweep spec; one-line errors name the file (and line/column of a JSON syntax error)."""
     path = Path(path)
     if not path.exists():
         raise RnnlabError(f"sweep spec {str(path)!r} not found; specs live in experiments/*.json")
-    spec = json.loads(path.read_text())
+    try:
+        spec = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise RnnlabError(f"sweep spec {str(path)!r}: invalid JSON at line {err.lineno}, column {err.colno}: "
+                          f"{err.msg}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise RnnlabError(f"sweep spec {str(path)!r} is not readable ({err})") from None
+    if not isinstance(spec, dict):
+        raise RnnlabError(f"sweep spec {str(path)!r} holds {type(spec).__name__}, expected a JSON object")
     missing = {"name", "grid"} - set(spec)
     if missing:
         raise RnnlabError(f"sweep spec {str(path)!r} lacks {', '.join(sorted(missing))}; "
                           "expected keys: name, base, grid, cpus_per_trial")
+    unknown = sorted(set(spec) - {"name", "description", "base", "grid", "cpus_per_trial"})
+    if unknown:
+        raise RnnlabError(f"sweep spec {str(path)!r} has unknown key {unknown[0]!r}; "
+                          "expected keys: name, description, base, grid, cpus_per_trial")
     return spec
 
 
 def grid_points(spec: dict) -> list[dict]:
-    """Every combination of the grid, each merged over ``base`` and validated as a TrainConfig."""
-    keys = sorted(spec["grid"])
+    """Every combination of the grid, each merged over ``base`` and validated as a TrainConfig.
+
+    An empty grid (no knob, or a knob with no values) is refused; a bad value names its grid point."""
+    grid, base = spec.get("grid"), spec.get("base", {})
+    if not isinstance(grid, dict) or not grid:
+        raise RnnlabError(f"sweep {spec.get('name')!r}: grid must map knobs to lists of values, got {grid!r}")
+    if not isinstance(base, dict):
+        raise RnnlabError(f"sweep {spec.get('name')!r}: base must be an object of knobs, got {base!r}")
+    for knob, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise RnnlabError(f"sweep {spec.get('name')!r}: grid knob {knob!r} needs a non-empty list of values, "
+                              f"got {values!r} (an empty grid would run nothing)")
+    keys = sorted(grid)
     points = []
-    for values in itertools.product(*(spec["grid"][k] for k in keys)):
+    for values in itertools.product(*(grid[k] for k in keys)):
         params = dict(zip(keys, values, strict=True))
-        TrainConfig.from_dict({**spec.get("base", {}), **params}).validate()
+        try:
+            TrainConfig.from_dict({**base, **params}).validate()
+        except RnnlabError as err:
+            raise RnnlabError(f"sweep {spec.get('name')!r}, point {point_name(params)}: {err}") from None
+        except TypeError as err:
+            raise RnnlabError(f"sweep {spec.get('name')!r}, point {point_name(params)}: {err}") from None
         points.append(params)
     return points
 
@@ -46,9 +75,10 @@ def point_name(params: dict) -> str:
 
 
 def run_point(params: dict, base: dict, sweep_dir: str, smoke: bool, threads: int) -> dict:
-    """Train one grid point (or return its finished summary); never raises for a diverged run."""
+    """Train one grid point (or return its finished summary); never raises for a diverged or locked point."""
     import torch
 
+    from rnnlab.train.lock import RunBusyError
     from rnnlab.train.runs import read_summary
     from rnnlab.train.trainer import Trainer
 
@@ -60,7 +90,11 @@ def run_point(params: dict, base: dict, sweep_dir: str, smoke: bool, threads: in
     config = TrainConfig.from_dict({**base, **params})
     if smoke:
         config = smoke_overrides(config)
-    return Trainer(config, run_dir=run_dir, resume=True, progress=False).fit()
+    try:
+        return Trainer(config, run_dir=run_dir, resume="auto", progress=False).fit()
+    except RunBusyError as err:
+        print(f"[sweep] skipping {point_name(params)}: {err}", flush=True)
+        return {"status": "locked", "best_valid": None, "run_dir": str(run_dir), "message": str(err)}
 
 
 def run_sweep(spec: dict, root: str | Path | None = None, smoke: bool = False, max_concurrent: int | None = None):

@@ -9,7 +9,9 @@ be (bit for bit on CPU). A NaN/Inf loss ends the run with status ``diverged``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
+import os
 import platform
 import time
 from pathlib import Path
@@ -23,12 +25,14 @@ from rnnlab.data.batching import iterate_batches
 from rnnlab.device import resolve_device
 from rnnlab.errors import RnnlabError
 from rnnlab.nets import build_model, count_params
+from rnnlab.train import checkpoints
 from rnnlab.train.callbacks import Callback, ProgressBar
-from rnnlab.train.config import TrainConfig
+from rnnlab.train.config import EXTENSIBLE_KNOBS, TrainConfig
+from rnnlab.train.lock import RunLock
 from rnnlab.train.losses import LOWER_IS_BETTER, MetricTotals, is_better, metric_from_nats, token_losses
 from rnnlab.train.optimizers import make_optimizer, set_lr
 from rnnlab.train.regularizers import weight_noise
-from rnnlab.train.runs import atomic_torch_save, atomic_write_json, atomic_write_text, new_run_dir, read_summary
+from rnnlab.train.runs import append_log, atomic_write_json, atomic_write_text, new_run_dir, read_config, read_summary
 from rnnlab.train.schedules import Schedule
 from rnnlab.train.seeding import rng_state, seed_everything, set_rng_state
 
@@ -78,11 +82,24 @@ def evaluate(model, dataset, split: str, config: TrainConfig, device) -> dict:
 
 
 class Trainer:
-    """Train ``config`` and write its run record to ``run_dir`` (a new folder under ``root`` by default)."""
+    """Train ``config`` and write its run record to ``run_dir`` (a new folder under ``root`` by default).
+
+    ``resume``: False starts a new run (``run_dir`` must not hold one); True continues the run recorded in
+    ``run_dir`` from its last good checkpoint (its ``config.json`` must equal ``config`` except for a larger
+    ``epochs``/``patience``, which is recorded as an extension); ``"auto"`` (sweeps) resumes when a checkpoint
+    exists and starts fresh otherwise. ``Trainer.from_record(run_dir)`` resumes with the recorded config.
+
+    Nothing touches the disk until the config, the dataset and the model are known good; then the run folder is
+    locked (``rnnlab.train.lock``) for as long as this trainer writes it, so two writers never share a run.
+    """
 
     def __init__(self, config: TrainConfig, run_dir: str | Path | None = None, root: str | Path | None = None,
-                 callbacks: list[Callback] | None = None, resume: bool = False, progress: bool = True,
+                 callbacks: list[Callback] | None = None, resume: bool | str = False, progress: bool = True,
                  dataset=None):
+        if resume not in (False, True, "auto"):
+            raise RnnlabError(f"resume must be False, True or 'auto', got {resume!r}")
+        if resume and run_dir is None:
+            raise RnnlabError("resume needs the run_dir of the run to continue")
         self.config = config.validate()
         self.device = resolve_device(config.device)
         self.dataset = dataset if dataset is not None else load_dataset(config.dataset, seed=config.seed,
@@ -90,20 +107,6 @@ class Trainer:
         self.eval_dataset = subset(self.dataset, config.max_eval_sequences)
         self.metric = self.dataset.metric
         self.name = f"{config.arch}-{config.cell}-{config.dataset}"
-        if run_dir is None:
-            self.run_dir = new_run_dir(root, self.name)
-        else:
-            self.run_dir = Path(run_dir)
-            finished = read_summary(self.run_dir)
-            if finished and not resume:
-                raise RnnlabError(f"run_dir {str(self.run_dir)!r} already holds a run (status "
-                                  f"{finished.get('status')!r}); pass resume=True or choose another run_dir")
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.callbacks = list(callbacks or []) + ([ProgressBar()] if progress else [])
-        self.checkpoint_path = self.run_dir / "checkpoints" / "last.pt"
-        self.best_path = self.run_dir / "checkpoints" / "best.pt"
-        self.resume = resume and self.checkpoint_path.exists()
-
         seed_everything(config.seed)
         self.model = build_model_for(config, self.dataset).to(self.device)
         self.optimizer = make_optimizer(config.optimizer, self.model.parameters(), config.lr)
@@ -116,9 +119,87 @@ class Trainer:
         self.best_epoch = 0
         self.bad_epochs = 0
         self.train_seconds = 0.0
-        if self.resume:
-            self._load_checkpoint()
-        atomic_write_text(self.run_dir / "config.json", config.to_json() + "\n")
+        self.finished: dict | None = None  # the summary of a finished run that a resume found nothing to add to
+        self.callbacks = list(callbacks or []) + ([ProgressBar()] if progress else [])
+
+        if resume is True and not Path(run_dir).is_dir():
+            raise RnnlabError(f"run folder {str(run_dir)!r} does not exist; nothing to resume")
+        if run_dir is None:
+            self.run_dir = new_run_dir(root, self.name)
+        else:
+            self.run_dir = Path(run_dir)
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.lock = RunLock(self.run_dir).acquire()
+        try:
+            self._open_record(resume)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    @classmethod
+    def from_record(cls, run_dir: str | Path, *, epochs: int | None = None, patience: int | None = None,
+                    **kwargs) -> Trainer:
+        """Resume the run recorded in ``run_dir`` with its own config (optionally extending epochs/patience)."""
+        config = read_config(run_dir)
+        extend = {k: v for k, v in (("epochs", epochs), ("patience", patience)) if v is not None}
+        return cls(dataclasses.replace(config, **extend), run_dir=run_dir, resume=True, **kwargs)
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+    @property
+    def best_path(self) -> Path:
+        return self.checkpoint_dir / checkpoints.BEST
+
+    def log(self, line: str) -> None:
+        """One line to the run's ``run.log`` and to stdout."""
+        append_log(self.run_dir, line)
+        print(f"[{self.name}] {line}", flush=True)
+
+    def _open_record(self, resume: bool | str) -> None:
+        """Check what ``run_dir`` holds against ``resume``; load the checkpoint; write ``config.json``."""
+        recorded = read_config(self.run_dir) if (self.run_dir / "config.json").exists() else None
+        summary = read_summary(self.run_dir)
+        if not resume and (recorded is not None or summary is not None):
+            status = (summary or {}).get("status", "unfinished")
+            raise RnnlabError(f"run_dir {str(self.run_dir)!r} already holds a run (status {status!r}); resume it "
+                              "or choose another run_dir")
+        if recorded is not None:
+            self._check_against_record(recorded)
+        found = checkpoints.read_latest(self.checkpoint_dir, self.config, self.device, log=self.log) \
+            if resume and recorded is not None else None
+        if resume is True and found is None:
+            raise RnnlabError(f"run folder {str(self.run_dir)!r} has no checkpoint to resume from "
+                              f"({'no config.json' if recorded is None else 'killed before its first checkpoint'}); "
+                              "start a new run instead")
+        if found is not None:
+            state, path = found
+            self._load_checkpoint(state, path)
+            extended = [f"{k} {getattr(recorded, k)} -> {getattr(self.config, k)}" for k in EXTENSIBLE_KNOBS
+                        if getattr(recorded, k) != getattr(self.config, k)]
+            if summary and summary.get("status") in ("ok", "diverged") and not extended:
+                self.finished = summary
+                print(f"[{self.name}] {self.run_dir} already finished (status {summary['status']!r}); "
+                      "nothing to resume (raise epochs or patience to extend it)", flush=True)
+                return
+            self.log(f"resumed from {path.name} at epoch {self.epoch}" + (f"; extended {', '.join(extended)}"
+                                                                          if extended else ""))
+        else:
+            self.log(f"started {self.name} (seed {self.config.seed}, pid {os.getpid()})")
+        atomic_write_text(self.run_dir / "config.json", self.config.to_json() + "\n")
+
+    def _check_against_record(self, recorded: TrainConfig) -> None:
+        """Refuse a config that differs from the recorded one, except a larger epochs/patience."""
+        for knob in TrainConfig.knob_names():
+            mine, theirs = getattr(self.config, knob), getattr(recorded, knob)
+            if mine == theirs:
+                continue
+            if knob in EXTENSIBLE_KNOBS and mine > theirs:
+                continue
+            hint = " (a resume may only raise it)" if knob in EXTENSIBLE_KNOBS else ""
+            raise RnnlabError(f"knob {knob}: the run in {str(self.run_dir)!r} was recorded with {theirs!r}, "
+                              f"given {mine!r}{hint}; a resumed run keeps its record")
 
     # ----------------------------------------------------------------------------------------------- checkpoints
     def _checkpoint_state(self) -> dict:
@@ -130,16 +211,18 @@ class Trainer:
             "train_seconds": self.train_seconds,
         }
 
-    def _load_checkpoint(self) -> None:
-        state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=False)
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.schedule = Schedule.from_state(state["schedule"])
-        for key in ("epoch", "updates", "history", "update_rows", "best_valid", "best_epoch", "bad_epochs",
-                    "train_seconds"):
-            setattr(self, key, state[key])
-        set_rng_state(state["rng"])
-        print(f"[{self.name}] resumed from {self.checkpoint_path} at epoch {self.epoch}", flush=True)
+    def _load_checkpoint(self, state: dict, path: Path) -> None:
+        checkpoints.load_model_state(self.model, state, path)
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.schedule = Schedule.from_state(state["schedule"])
+            for key in ("epoch", "updates", "history", "update_rows", "best_valid", "best_epoch", "bad_epochs",
+                        "train_seconds"):
+                setattr(self, key, state[key])
+            set_rng_state(state["rng"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            raise checkpoints.CheckpointError(f"checkpoint {str(path)!r} lacks a complete training state "
+                                              f"({type(err).__name__}: {err})") from None
 
     def _write_tables(self) -> None:
         atomic_write_text(self.run_dir / "metrics.csv", pd.DataFrame(self.history).to_csv(index=False))
@@ -201,7 +284,21 @@ class Trainer:
         }
 
     def fit(self) -> dict:
-        """Train until ``epochs`` or early stopping; evaluate the best checkpoint on test; return the summary."""
+        """Train until ``epochs`` or early stopping; evaluate the best checkpoint on test; return the summary.
+
+        Releases the run's lock when it returns (or raises)."""
+        try:
+            if self.finished is not None:
+                return self.finished
+            return self._fit()
+        finally:
+            self.lock.release()
+
+    def close(self) -> None:
+        """Release the run folder without training (a trainer that will not ``fit``)."""
+        self.lock.release()
+
+    def _fit(self) -> dict:
         config = self.config
         run_start = time.perf_counter()
         status, message = "ok", ""
@@ -218,13 +315,14 @@ class Trainer:
                 self.history.append(row)
                 if is_better(valid[self.metric], self.best_valid, self.metric):
                     self.best_valid, self.best_epoch, self.bad_epochs = valid[self.metric], self.epoch, 0
-                    atomic_torch_save(self.best_path, {"model": self.model.state_dict(), "epoch": self.epoch})
+                    checkpoints.save(self.checkpoint_dir, checkpoints.BEST,
+                                     {"model": self.model.state_dict(), "epoch": self.epoch}, config)
                 else:
                     self.bad_epochs += 1
                 stop = self.schedule.end_epoch(valid[self.metric], self.updates, LOWER_IS_BETTER[self.metric])
                 stop = stop or self.bad_epochs >= config.patience
                 if self.epoch % config.checkpoint_every == 0 or stop or self.epoch == config.epochs:
-                    atomic_torch_save(self.checkpoint_path, self._checkpoint_state())
+                    checkpoints.save(self.checkpoint_dir, checkpoints.LAST, self._checkpoint_state(), config)
                 self._write_tables()
                 for cb in self.callbacks:
                     cb.on_epoch_end(self, row)
@@ -233,16 +331,19 @@ class Trainer:
         except _Diverged as err:
             status, message = "diverged", str(err)
             print(f"[{self.name}] DIVERGED: {message}; run marked diverged in {self.run_dir}", flush=True)
+            append_log(self.run_dir, f"diverged: {message}")
         except KeyboardInterrupt:
             status, message = "interrupted", "interrupted by the user"
+            self.log("interrupted by the user; resume with: rnnlab train --resume --run-dir " + str(self.run_dir))
         self._write_tables()
         test = {}
         if status == "ok" and self.best_path.exists():
-            best = torch.load(self.best_path, map_location=self.device, weights_only=False)
-            self.model.load_state_dict(best["model"])
+            best = checkpoints.read(self.best_path, config, self.device)
+            checkpoints.load_model_state(self.model, best, self.best_path)
             test = evaluate(self.model, self.eval_dataset, "test", config, self.device)
         summary = self._summary(status, message, test, time.perf_counter() - run_start)
         atomic_write_json(self.run_dir / "summary.json", summary)
+        append_log(self.run_dir, f"finished: status {status}, {self.epoch} epochs, best valid {self.best_valid}")
         for cb in self.callbacks:
             cb.on_train_end(self, summary)
         return summary

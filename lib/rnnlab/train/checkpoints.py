@@ -1,0 +1,117 @@
+"""Checkpoints that are safe to load and know which run they belong to.
+
+* Loaded with ``torch.load(weights_only=True)``: a checkpoint holds tensors, numbers, strings, lists and dicts only,
+  so a file carrying a pickle payload is refused instead of executed.
+* Every checkpoint carries ``meta``: a format number, the architecture, the cell and a fingerprint of the run's
+  config (every knob except the ones a resume may extend, ``epochs`` and ``patience``). A checkpoint of another run
+  is refused in one line naming the file.
+* ``last.pt`` is never overwritten in place: the previous one is first renamed to ``previous.pt`` and the new one
+  is written to a temporary file and renamed. A damaged ``last.pt`` (torn, truncated, random bytes, a payload)
+  falls back to ``previous.pt``, losing at most one checkpoint interval, and the run's log says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+import torch
+
+from rnnlab.errors import RnnlabError
+from rnnlab.train.config import EXTENSIBLE_KNOBS, TrainConfig
+from rnnlab.train.runs import atomic_torch_save
+
+FORMAT = 1
+LAST, PREVIOUS, BEST = "last.pt", "previous.pt", "best.pt"
+
+
+class CheckpointError(RnnlabError):
+    """A checkpoint file that cannot be read as an rnnlab checkpoint."""
+
+
+class ForeignCheckpointError(RnnlabError):
+    """A readable checkpoint that belongs to another run (other knobs, architecture or sizes)."""
+
+
+def config_fingerprint(config: TrainConfig) -> str:
+    """sha256 of the config's knobs, leaving out those a resume may extend."""
+    knobs = {k: v for k, v in config.to_dict().items() if k not in EXTENSIBLE_KNOBS}
+    return hashlib.sha256(json.dumps(knobs, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def checkpoint_meta(config: TrainConfig) -> dict:
+    return {"format": FORMAT, "arch": config.arch, "cell": config.cell, "config_sha256": config_fingerprint(config)}
+
+
+def save(folder: Path, name: str, state: dict, config: TrainConfig) -> Path:
+    """Write ``folder/name`` atomically with ``meta``; ``last.pt`` keeps its predecessor as ``previous.pt``."""
+    path = Path(folder) / name
+    if name == LAST and path.exists():
+        os.replace(path, path.with_name(PREVIOUS))
+    atomic_torch_save(path, {**state, "meta": checkpoint_meta(config)})
+    return path
+
+
+def read(path: Path, config: TrainConfig, device=None) -> dict:
+    """Load ``path`` safely and check that it belongs to ``config``; one-line errors otherwise."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {str(path)!r} does not exist") from None
+    except Exception as err:  # torch raises many types for torn, random or unsafe files
+        raise CheckpointError(f"checkpoint {str(path)!r} is not a readable rnnlab checkpoint "
+                              f"({_load_failure(err)})") from None
+    meta = state.get("meta") if isinstance(state, dict) else None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"checkpoint {str(path)!r} is not an rnnlab checkpoint (no format-{FORMAT} meta)")
+    expected = checkpoint_meta(config)
+    for key in ("arch", "cell", "config_sha256"):
+        if meta.get(key) != expected[key]:
+            theirs, mine = str(meta.get(key))[:12], str(expected[key])[:12]
+            raise ForeignCheckpointError(f"checkpoint {str(path)!r} belongs to another run ({key} {theirs!r}, this "
+                                         f"run has {mine!r}); refusing to load it")
+    return state
+
+
+def _load_failure(err: Exception) -> str:
+    """A short reason for a failed safe load: an unsafe payload is named, never run."""
+    text = str(err)
+    match = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if match:
+        return f"it holds a pickled {match.group(1)} object, which is refused, not executed"
+    first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+    return first[:100]
+
+
+def load_model_state(model: torch.nn.Module, state: dict, path: Path) -> None:
+    """``model.load_state_dict`` with a one-line error naming the file on any mismatch."""
+    try:
+        model.load_state_dict(state["model"])
+    except (KeyError, RuntimeError) as err:
+        first = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        raise ForeignCheckpointError(f"checkpoint {str(path)!r} does not fit this model ({first})") from None
+
+
+def read_latest(folder: Path, config: TrainConfig, device=None, log=print) -> tuple[dict, Path] | None:
+    """The newest good training checkpoint in ``folder`` (``last.pt``, else ``previous.pt``), or None if neither
+    exists. A damaged ``last.pt`` falls back to ``previous.pt`` and ``log`` says so; a foreign one is refused."""
+    folder = Path(folder)
+    last, previous = folder / LAST, folder / PREVIOUS
+    if not last.exists() and not previous.exists():
+        return None
+    if last.exists():
+        try:
+            return read(last, config, device), last
+        except ForeignCheckpointError:
+            raise
+        except CheckpointError as err:
+            if not previous.exists():
+                raise
+            log(f"{err}; falling back to {previous.name} (at most one checkpoint interval is lost)")
+    else:
+        log(f"{last.name} is missing (a run killed while rotating checkpoints); using {previous.name}")
+    return read(previous, config, device), previous
