@@ -80,9 +80,10 @@ def read(path: Path, config: TrainConfig, device=None) -> dict:
 def _load_failure(err: Exception) -> str:
     """A short reason for a failed safe load: an unsafe payload is named, never run."""
     text = str(err)
-    match = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
-    if match:
-        return f"it holds a pickled {match.group(1)} object, which is refused, not executed"
+    match = re.search(r"GLOBAL ([\w.]+)", text)
+    if match or "Weights only load failed" in text:
+        what = match.group(1) if match else "non-data"
+        return f"it holds a pickled {what} object, which is refused, not executed"
     first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
     return first[:100]
 

@@ -1,0 +1,484 @@
+"""Runs you can trust: one writer per run, resume from the record, safe checkpoints, validation before side effects,
+one knob surface, tools that keep going. Kill, concurrency and payload cases use real processes."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from rnnlab.cells import CELLS
+from rnnlab.errors import RnnlabError
+from rnnlab.nets import ARCHS, build_model
+from rnnlab.train import TrainConfig
+from rnnlab.train import checkpoints as ckpt
+from rnnlab.train.cli import config_for
+from rnnlab.train.config import EXTENSIBLE_KNOBS
+from rnnlab.train.lock import RunBusyError, RunLock, is_locked
+from rnnlab.train.runs import load, load_metrics, read_config
+from rnnlab.train.trainer import Trainer
+from tests.conftest import PROJECT_ROOT
+
+TIMING = ["epoch_seconds", "wall_seconds", "tokens_per_s"]
+TASK = {"n_train": 96, "n_valid": 16, "n_test": 16, "max_digits": 2}
+# Deliberately far from the defaults, so a resume that ignored the record could not pass.
+KNOBS = dict(dataset="arithmetic", arch="rnn", cell="lstm", forget_bias=0.5, hidden=12, batch_size=8, bptt=None,
+             epochs=3, max_updates_per_epoch=6, max_eval_sequences=16, optimizer="sgd", lr=0.5, patience=9,
+             init="pascanu", seed=7, device="cpu", task_knobs=TASK)
+ENV = {**{k: v for k, v in os.environ.items() if k != "RNNLAB_SMOKE"}, "OMP_NUM_THREADS": "1",
+       "RNNLAB_TEST_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+
+
+def cli_args(knobs: dict) -> list[str]:
+    args = []
+    for key, value in knobs.items():
+        value = json.dumps(value) if isinstance(value, dict) else ("none" if value is None else str(value))
+        args += ["--" + key.replace("_", "-"), value]
+    return args
+
+
+def rnnlab(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rnnlab.cli", *args], capture_output=True, text=True, env=ENV,
+                          timeout=timeout, cwd=PROJECT_ROOT)
+
+
+class Result:
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def run_cli(capsys, *args: str) -> Result:
+    """``rnnlab ARGS`` in this process (fast); cases that need a real process use ``rnnlab()``."""
+    from rnnlab.cli import main
+
+    capsys.readouterr()
+    try:
+        code = main(list(args))
+    except SystemExit as exit_:
+        code = exit_.code
+    captured = capsys.readouterr()
+    return Result(code, captured.out, captured.err)
+
+
+def one_line(stderr: str) -> str:
+    lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, f"expected one line, got: {stderr!r}"
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def tree_digest(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".lock"}
+
+
+def metrics_without_time(run_dir) -> pd.DataFrame:
+    return load_metrics(run_dir).drop(columns=TIMING)
+
+
+def assert_consistent_record(run_dir: Path) -> None:
+    """config, summary, metrics and checkpoints all describe one and the same run."""
+    config = read_config(run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert (summary["seed"], summary["arch"], summary["cell"], summary["dataset"]) == \
+        (config.seed, config.arch, config.cell, config.dataset)
+    assert summary["sizes"]["hidden"] == config.hidden
+    assert len(load_metrics(run_dir)) == summary["epochs_run"]
+    assert len(load_metrics(run_dir, "updates")) == summary["updates"]
+    state = ckpt.read(run_dir / "checkpoints" / "last.pt", config)
+    assert state["epoch"] == summary["epochs_run"]
+    assert not list(run_dir.rglob("*.tmp"))
+
+
+# ------------------------------------------------------------------------------------------ one writer per run
+def test_a_second_writer_is_refused_in_one_line_naming_the_holder(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    with RunLock(run_dir):
+        assert is_locked(run_dir)
+        result = run_cli(capsys, "train", *cli_args(KNOBS), "--run-dir", str(run_dir), "--quiet")
+        assert result.returncode == 2
+        line = one_line(result.stderr)
+        assert str(run_dir) in line and f"pid {os.getpid()}" in line
+        with pytest.raises(RunBusyError):
+            Trainer(TrainConfig(**KNOBS), run_dir=run_dir, progress=False)
+    assert not is_locked(run_dir)
+    assert sorted(p.name for p in run_dir.iterdir()) == [".lock"]  # the refused writers wrote nothing
+
+
+def test_two_writers_started_together_leave_one_consistent_record(tmp_path):
+    run_dir = tmp_path / "dup"
+    command = [sys.executable, "-m", "rnnlab.cli", "train", *cli_args(KNOBS), "--run-dir", str(run_dir), "--quiet"]
+    procs = [subprocess.Popen(command + ["--seed", str(seed)], env=ENV, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for seed in (1, 2)]
+    results = [(p.wait(timeout=180), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    loser = next(err for code, err in results if code == 2)
+    assert "being written by another process" in loser or "already holds a run" in loser
+    assert_consistent_record(run_dir)
+
+
+def test_four_workers_on_one_store_leave_no_torn_or_mixed_record(tmp_path):
+    root, shared = tmp_path / "store", tmp_path / "store" / "shared"
+    script = (
+        "import sys, json\n"
+        "from rnnlab.train import TrainConfig\n"
+        "from rnnlab.train.trainer import Trainer\n"
+        "from rnnlab.errors import RnnlabError\n"
+        "knobs = json.loads(sys.argv[1]); seed = int(sys.argv[2])\n"
+        "try:\n"
+        f"    Trainer(TrainConfig(**{{**knobs, 'seed': seed}}), run_dir={str(shared)!r}, progress=False).fit()\n"
+        "    print('shared')\n"
+        "except RnnlabError as err:\n"
+        "    print('refused', err)\n"
+        f"Trainer(TrainConfig(**{{**knobs, 'seed': seed}}), root={str(root)!r}, progress=False).fit()\n"
+    )
+    knobs = {**KNOBS, "epochs": 2}
+    procs = [subprocess.Popen([sys.executable, "-c", script, json.dumps(knobs), str(seed)], env=ENV,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for seed in range(4)]
+    outs = [p.communicate(timeout=240) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-400:] for _, err in outs]
+    assert sum("shared" in out.splitlines() for out, _ in outs) == 1
+    table = load(root)
+    assert len(table) == 5 and (table.status == "ok").all()
+    assert sorted(table[table.run_dir != str(shared)].seed) == [0, 1, 2, 3]
+    for run_dir in table.run_dir:
+        assert_consistent_record(Path(run_dir))
+
+
+# ------------------------------------------------------------------------------------------ resume from the record
+def test_kill_9_then_resume_from_the_record_alone_matches_the_uninterrupted_run(tmp_path):
+    reference = Trainer(TrainConfig(**{**KNOBS, "epochs": 4}), root=tmp_path / "ref", progress=False).fit()
+    run_dir = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "rnnlab.cli", "train", *cli_args({**KNOBS, "epochs": 4}),
+                             "--run-dir", str(run_dir), "--quiet"], env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if (run_dir / "metrics.csv").exists() and len(pd.read_csv(run_dir / "metrics.csv")) >= 2:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    result = rnnlab("train", "--resume", "--run-dir", str(run_dir), "--quiet")  # no knob: the record knows them
+    assert result.returncode == 0, result.stderr
+    pd.testing.assert_frame_equal(metrics_without_time(run_dir), metrics_without_time(reference["run_dir"]))
+    assert json.loads((run_dir / "summary.json").read_text())["test"] == reference["test"]
+    assert "resumed from last.pt" in (run_dir / "run.log").read_text()
+
+
+def test_resume_refuses_any_knob_that_differs_from_the_record(tmp_path):
+    run_dir = tmp_path / "run"
+    Trainer(TrainConfig(**KNOBS), run_dir=run_dir, progress=False).fit()
+    before = tree_digest(run_dir)
+    recorded = read_config(run_dir)
+    for field in dataclasses.fields(TrainConfig):
+        value = getattr(recorded, field.name)
+        other = {int: lambda v: v + 1, float: lambda v: 2 * v + 1.5, str: lambda v: f"{v}x",
+                 dict: lambda v: {"n_train": 5}, type(None): lambda v: 3}[type(value)](value)
+        if field.name in EXTENSIBLE_KNOBS:
+            other = value - 1
+        args = argparse.Namespace(resume=True, run_dir=str(run_dir), smoke=False, **{field.name: other})
+        with pytest.raises(RnnlabError) as err:
+            config_for(args)
+        message = str(err.value)
+        assert f"knob {field.name}:" in message and repr(value) in message and repr(other) in message
+    for name, other in (("hidden", 13), ("lr", 0.25), ("seed", 8), ("epochs", 2), ("init", "default")):
+        with pytest.raises(RnnlabError, match=f"knob {name}: .*recorded with"):
+            Trainer(dataclasses.replace(recorded, **{name: other}), run_dir=run_dir, resume=True, progress=False)
+    assert tree_digest(run_dir) == before
+
+
+def test_resume_extends_epochs_and_patience_and_records_it(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    Trainer(TrainConfig(**KNOBS), run_dir=run_dir, progress=False).fit()
+    same = run_cli(capsys, "train", "--resume", "--run-dir", str(run_dir), "--quiet")
+    assert same.returncode == 0 and "already finished" in same.stdout
+    result = run_cli(capsys, "train", "--resume", "--run-dir", str(run_dir), "--epochs", "5", "--patience", "11",
+                     "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert (read_config(run_dir).epochs, read_config(run_dir).patience) == (5, 11)
+    assert len(load_metrics(run_dir)) == 5
+    assert "extended epochs 3 -> 5, patience 9 -> 11" in (run_dir / "run.log").read_text()
+
+
+@pytest.mark.parametrize("case", ["missing folder", "no checkpoint", "unreadable config", "no run dir", "smoke"])
+def test_resume_of_nothing_is_one_line_and_creates_nothing(tmp_path, case, capsys):
+    run_dir = tmp_path / "run"
+    args = ["train", "--resume", "--run-dir", str(run_dir)]
+    if case == "no checkpoint":
+        run_dir.mkdir()
+        (run_dir / "config.json").write_text(TrainConfig(**KNOBS).to_json())
+    elif case == "unreadable config":
+        run_dir.mkdir()
+        (run_dir / "config.json").write_text('{"hidden": 12,')
+    elif case == "no run dir":
+        args = ["train", "--resume"]
+    elif case == "smoke":
+        Trainer(TrainConfig(**KNOBS), run_dir=run_dir, progress=False).fit()
+        args.append("--smoke")
+    before = tree_digest(tmp_path)
+    result = run_cli(capsys, *args)
+    assert result.returncode == 2
+    one_line(result.stderr)
+    assert tree_digest(tmp_path) == before
+    assert run_dir.exists() == (case not in ("missing folder", "no run dir"))
+
+
+# ------------------------------------------------------------------------------------------ safe checkpoints
+def _finished_run(tmp_path, name="run", **changes) -> Path:
+    run_dir = tmp_path / name
+    Trainer(TrainConfig(**{**KNOBS, **changes}), run_dir=run_dir, progress=False).fit()
+    return run_dir
+
+
+def test_a_pickle_payload_in_last_pt_is_never_executed(tmp_path):
+    run_dir = _finished_run(tmp_path)
+    (run_dir / "summary.json").unlink()  # as if killed
+    marker = tmp_path / "PAYLOAD_RAN"
+    payload = (
+        "import os, sys, torch\n"
+        "class P:\n"
+        "    def __reduce__(self):\n"
+        f"        return (os.system, ('touch {marker}',))\n"
+        "torch.save({'model': P(), 'meta': {'format': 1}}, sys.argv[1])\n"
+    )
+    for target in ("last.pt", "previous.pt"):
+        subprocess.run([sys.executable, "-c", payload, str(run_dir / "checkpoints" / target)], check=True, env=ENV)
+    result = rnnlab("train", "--resume", "--run-dir", str(run_dir))
+    assert result.returncode == 2 and not marker.exists()
+    assert "refused, not executed" in one_line(result.stderr)
+    with pytest.raises(ckpt.CheckpointError):  # and the library never loads a checkpoint unsafely
+        ckpt.read(run_dir / "checkpoints" / "previous.pt", read_config(run_dir))
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "random bytes", "empty", "missing"])
+def test_a_damaged_last_pt_falls_back_to_previous_and_says_so(tmp_path, damage, capsys):
+    run_dir = _finished_run(tmp_path)
+    (run_dir / "summary.json").unlink()
+    last = run_dir / "checkpoints" / "last.pt"
+    data = last.read_bytes()
+    if damage == "missing":
+        last.unlink()
+    else:
+        last.write_bytes({"truncated": data[: len(data) // 2], "random bytes": os.urandom(len(data)),
+                          "empty": b""}[damage])
+    result = run_cli(capsys, "train", "--resume", "--run-dir", str(run_dir), "--quiet")
+    assert result.returncode == 0, result.stderr
+    log = (run_dir / "run.log").read_text()
+    assert "previous.pt" in log and "resumed from previous.pt at epoch 2" in log
+    assert len(load_metrics(run_dir)) == KNOBS["epochs"]
+
+
+def test_both_checkpoints_damaged_is_one_line(tmp_path, capsys):
+    run_dir = _finished_run(tmp_path)
+    (run_dir / "summary.json").unlink()
+    for name in ("last.pt", "previous.pt"):
+        (run_dir / "checkpoints" / name).write_bytes(os.urandom(300))
+    result = run_cli(capsys, "train", "--resume", "--run-dir", str(run_dir))
+    assert result.returncode == 2 and "previous.pt" in one_line(result.stderr)
+
+
+@pytest.mark.parametrize("other", [{"hidden": 10}, {"cell": "gru", "forget_bias": None}, {"lr": 0.25}])
+def test_a_foreign_checkpoint_is_refused_naming_the_file(tmp_path, other, capsys):
+    run_dir = _finished_run(tmp_path)
+    foreign = _finished_run(tmp_path, "foreign", **other)
+    (run_dir / "summary.json").unlink()
+    last = run_dir / "checkpoints" / "last.pt"
+    last.write_bytes((foreign / "checkpoints" / "last.pt").read_bytes())
+    result = run_cli(capsys, "train", "--resume", "--run-dir", str(run_dir))
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert str(last) in line and "another run" in line
+
+
+def test_checkpoints_load_with_weights_only_and_carry_their_run(tmp_path):
+    run_dir = _finished_run(tmp_path)
+    for name in ("last.pt", "previous.pt", "best.pt"):
+        state = torch.load(run_dir / "checkpoints" / name, weights_only=True)
+        assert state["meta"]["config_sha256"] == ckpt.config_fingerprint(read_config(run_dir))
+    state = torch.load(run_dir / "checkpoints" / "previous.pt", weights_only=True)
+    assert state["epoch"] == KNOBS["epochs"] - 1
+
+
+# ------------------------------------------------------------------------------------------ validation first
+FLOAT_BAD = [float("inf"), float("-inf"), float("nan"), "1.0", True]
+INT_BAD = [1.5, True, "3", None]
+
+
+def _bad_values(field: dataclasses.Field) -> list:
+    import typing
+
+    hint = typing.get_type_hints(TrainConfig)[field.name]
+    args = typing.get_args(hint)
+    base = next(a for a in args if a is not type(None)) if args else hint
+    optional = type(None) in args
+    bad = {float: FLOAT_BAD, int: INT_BAD, str: [3, None, b"x"], dict: [[], "x", None]}[base]
+    return [v for v in bad if not (optional and v is None)]
+
+
+@pytest.mark.parametrize("field", dataclasses.fields(TrainConfig), ids=lambda f: f.name)
+def test_every_knob_refuses_values_of_the_wrong_type_or_not_finite(field):
+    for value in _bad_values(field):
+        with pytest.raises(RnnlabError) as err:
+            TrainConfig(**{field.name: value}).validate()
+        assert field.name in str(err.value) and "\n" not in str(err.value), (field.name, value)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, -(2**40)])
+def test_seeds_outside_numpys_range_are_refused(seed):
+    with pytest.raises(RnnlabError, match="seed must be an integer in"):
+        TrainConfig(seed=seed).validate()
+
+
+def test_knobs_the_schedule_ignores_are_refused():
+    for schedule in ("none", "halving", "plateau"):
+        with pytest.raises(RnnlabError, match="decay_beta.*does not apply.*pascanu"):
+            TrainConfig(schedule=schedule, decay_beta=2330.0).validate()
+    TrainConfig(schedule="pascanu", decay_beta=2330.0).validate()
+
+
+def test_validate_and_build_model_agree_on_every_model_description():
+    """One rule for one fact: a config passes validate() exactly when its model can be built."""
+    rng = random.Random(11)
+    cells = [c for c in CELLS if c != "graph"]
+    agreed = refused = 0
+    for _ in range(400):
+        knobs = dict(arch=rng.choice(list(ARCHS)), cell=rng.choice(cells), hidden=8,
+                     transition_hidden=rng.choice([None, 8, 6]), output_hidden=rng.choice([None, 8, 5]),
+                     levels=rng.choice([1, 2, 3]), nonlinearity=rng.choice(["tanh", "sigmoid", "maxout"]),
+                     forget_bias=rng.choice([None, 1.0]), dropout=rng.choice([0.0, 0.2]))
+        try:
+            TrainConfig(**knobs).validate()
+            valid = True
+        except RnnlabError:
+            valid = False
+        try:
+            build_model(n_in=5, n_out=5, **knobs)
+            built = True
+        except RnnlabError:
+            built = False
+        assert valid == built, knobs
+        agreed += valid
+        refused += not valid
+    assert agreed > 40 and refused > 40
+
+
+@pytest.mark.parametrize("knobs", [{"arch": "rnn", "transition_hidden": 9}, {"cell": "lstm_nof", "forget_bias": 1.0},
+                                   {"cell": "gru", "nonlinearity": "sigmoid"}, {"lr": float("inf")},
+                                   {"dataset": "arithmetic", "task_knobs": {"max_digit": 3}},
+                                   {"schedule": "halving", "decay_beta": 5.0}])
+def test_nothing_is_written_before_the_config_and_model_are_known_good(tmp_path, knobs, capsys):
+    with pytest.raises(RnnlabError):
+        Trainer(TrainConfig(**{**KNOBS, **knobs}), run_dir=tmp_path / "new", progress=False)
+    with pytest.raises(RnnlabError):
+        Trainer(TrainConfig(**{**KNOBS, **knobs}), root=tmp_path / "root", progress=False)
+    result = run_cli(capsys, "train", *cli_args({**KNOBS, **knobs}), "--run-dir", str(tmp_path / "cli"))
+    assert result.returncode == 2
+    one_line(result.stderr)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_typed_flag_names_the_expected_type_in_one_line(capsys):
+    from rnnlab.cli import main
+
+    for field in dataclasses.fields(TrainConfig):
+        if field.type in ("str",):
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        with pytest.raises(SystemExit) as exit_:
+            main(["train", flag, "abc"])
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        line = one_line(err)
+        assert flag in line and "'abc'" in line and "expected" in line, line
+
+
+# ------------------------------------------------------------------------------------------ tools keep going
+def test_report_skips_a_corrupt_summary_and_names_it(tmp_path, capsys):
+    good = _finished_run(tmp_path / "runs", "good")
+    bad = tmp_path / "runs" / "bad"
+    bad.mkdir()
+    (bad / "summary.json").write_text('{"status": "ok",')
+    from rnnlab.train.report import results_table
+
+    table = results_table(tmp_path / "runs")
+    assert list(table.run_dir) == [str(good)]
+    err = capsys.readouterr().err
+    assert str(bad / "summary.json") in err and "skipping" in err
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ('{"name": "x",\n "grid": {"seed": [0,]}}', "line 2, column"),
+    ('{"name": "x", "grid": {}}', "grid must map"),
+    ('{"name": "x", "grid": {"seed": []}}', "non-empty list"),
+    ('{"name": "x", "grid": {"seed": 3}}', "non-empty list"),
+    ('{"name": "x", "grid": {"lr": [0.1, -2]}}', "point lr=-2"),
+    ('{"name": "x", "grid": {"seed": [0]}, "bsae": {}}', "unknown key 'bsae'"),
+    ('["name"]', "expected a JSON object"),
+])
+def test_sweep_specs_fail_in_one_line_naming_file_position_or_point(tmp_path, text, fragment, capsys):
+    path = tmp_path / "spec.json"
+    path.write_text(text)
+    result = run_cli(capsys, "sweep", str(path), "--dry-run")
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert fragment in line, line
+
+
+def test_a_sweep_skips_a_locked_point_and_says_so(tmp_path, capsys):
+    from rnnlab.train.sweep import point_name, run_point
+
+    params = {"seed": 3}
+    point = tmp_path / point_name(params)
+    point.mkdir()
+    with RunLock(point):
+        summary = run_point(params, KNOBS, str(tmp_path), smoke=False, threads=1)
+    assert summary["status"] == "locked"
+    assert "skipping seed=3" in capsys.readouterr().out
+    assert sorted(p.name for p in point.iterdir()) == [".lock"]
+
+
+# ------------------------------------------------------------------------------------------ the notebook path
+def test_a_misspelt_papermill_parameter_fails_at_once_in_one_line(tmp_path):
+    import papermill as pm
+
+    out = tmp_path / "out.ipynb"
+    with pytest.raises(pm.PapermillExecutionError) as err:
+        pm.execute_notebook(str(PROJECT_ROOT / "notebooks" / "03_train.ipynb"), str(out),
+                            parameters={"hiden": 9, "smoke": True, "run_dir": str(tmp_path / "run")},
+                            cwd=str(PROJECT_ROOT / "notebooks"), progress_bar=False)
+    assert "'hiden'" in err.value.evalue and "did you mean 'hidden'" in err.value.evalue
+    assert not (tmp_path / "run").exists()
+    errors = [o for c in json.loads(out.read_text())["cells"] for o in c.get("outputs", [])
+              if o["output_type"] == "error"]
+    assert len(errors) == 1 and len(errors[0]["traceback"]) == 1  # the one line, not a wall of frames
+
+
+def test_train_notebook_passes_every_knob_and_honours_resume(tmp_path):
+    run_dir = tmp_path / "nb"
+    knobs = {**KNOBS, "epochs": 2}
+    first = rnnlab("train", *cli_args(knobs), "--run-dir", str(run_dir), "--notebook", timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert read_config(run_dir) == TrainConfig(**knobs)
+    assert (run_dir / "03_train.ipynb").exists()
+    updates = len(load_metrics(run_dir, "updates"))
+    again = rnnlab("train", "--resume", "--run-dir", str(run_dir), "--epochs", "3", "--notebook", timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert len(load_metrics(run_dir, "updates")) == updates + KNOBS["max_updates_per_epoch"]
+    assert "resumed from last.pt at epoch 2; extended epochs 2 -> 3" in (run_dir / "run.log").read_text()
