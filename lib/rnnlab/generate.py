@@ -141,8 +141,9 @@ def load_trained_model(run_dir: str | Path, checkpoint: str = "best", device: st
                               f"{', '.join(MUSIC_DATASETS)})")
         dataset = SimpleNamespace(n_in=N_KEYS, n_out=N_KEYS, kind="music")
     model = build_model_for(config, dataset)
-    state = torch.load(weights, map_location="cpu", weights_only=checkpoint == "best")  # last.pt holds RNG states
-    model.load_state_dict(state["model"])
+    from rnnlab.train import checkpoints
+
+    checkpoints.load_model_state(model, checkpoints.read(weights, config, "cpu"), weights)  # safe, and this run's
     return model.to(device).eval(), config
 
 

@@ -117,6 +117,7 @@ def run_models(run_dir, dataset, checkpoints: tuple[str, ...] = ("init", "best")
     import json
     from pathlib import Path
 
+    from rnnlab.train import checkpoints as checkpoint_files
     from rnnlab.train.config import TrainConfig
     from rnnlab.train.seeding import seed_everything
     from rnnlab.train.trainer import build_model_for
@@ -132,7 +133,7 @@ def run_models(run_dir, dataset, checkpoints: tuple[str, ...] = ("init", "best")
             path = run_dir / "checkpoints" / f"{name}.pt"
             if not path.exists():
                 raise RnnlabError(f"checkpoint {str(path)!r} does not exist (did the run finish an epoch?)")
-            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["model"])
+            checkpoint_files.load_model_state(model, checkpoint_files.read(path, config, "cpu"), path)
         models[name] = model.eval()
     return models
 
