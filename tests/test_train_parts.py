@@ -92,3 +92,82 @@ def test_accuracy_counts_only_scored_positions():
     totals.add(torch.zeros(1, 2), torch.ones(1, 2, dtype=torch.bool), logits, targets,
                torch.tensor([[True, False]]))
     assert totals.value() == 1.0
+
+
+# ------------------------------------------------------------------ issue 11: both NLL conventions, tau_0, pretraining
+def test_per_piece_nll_equals_the_mean_of_whole_piece_means_and_frames_the_pooled_mean():
+    """evaluate() walks pieces in BPTT chunks across batch rows; compare with each piece run whole, by hand."""
+    import torch
+
+    from rnnlab.data.dataset import Dataset
+    from rnnlab.nets import build_model
+    from rnnlab.train import TrainConfig
+    from rnnlab.train.trainer import evaluate
+
+    gen = torch.Generator().manual_seed(0)
+    pieces = [(torch.rand(n, 88, generator=gen) < 0.1).float() for n in (9, 23, 4, 17, 30, 2, 11)]
+    ds = Dataset(name="toy", source="test", kind="music", splits={"train": pieces, "valid": pieces, "test": pieces},
+                 n_in=88, n_out=88, loss="bernoulli", metric="nll")
+    torch.manual_seed(1)
+    model = build_model(arch="rnn", cell="gru", n_in=88, n_out=88, hidden=6).eval()
+    config = TrainConfig(batch_size=3, bptt=5, device="cpu")
+    got = evaluate(model, ds, "test", config, torch.device("cpu"))
+    sums, frames = [], []
+    with torch.no_grad():
+        for piece in pieces:
+            logits, _ = model(piece[:-1, None, :])
+            nll = torch.nn.functional.binary_cross_entropy_with_logits(logits[:, 0], piece[1:], reduction="none")
+            sums.append(float(nll.sum()))
+            frames.append(len(piece) - 1)
+    assert abs(got["nll"] - sum(sums) / sum(frames)) < 1e-5
+    assert abs(got["nll_pieces"] - sum(s / f for s, f in zip(sums, frames, strict=True)) / len(pieces)) < 1e-5
+    assert abs(got["nll"] - got["nll_pieces"]) > 1e-3  # the two conventions really differ here
+
+
+def test_pascanu_decay_start_literal_and_with_patience():
+    """tau_0: literal = first rise over the previous epoch; with patience k = k epochs without a new best."""
+    from rnnlab.train.schedules import Schedule
+
+    valid = [5.0, 4.0, 4.01, 3.9, 3.95, 3.96, 3.97]  # a blip at epoch 3, a real stall from epoch 5
+    literal, patient = Schedule("pascanu", 1.0, beta=10), Schedule("pascanu", 1.0, beta=10, start_patience=2)
+    for epoch, value in enumerate(valid, start=1):
+        literal.end_epoch(value, updates=100 * epoch)
+        patient.end_epoch(value, updates=100 * epoch)
+    assert literal.tau0 == 300 and patient.tau0 == 600
+    assert patient.lr(600) == 1.0 and abs(patient.lr(620) - 1.0 / (1.0 + 20 / 10)) < 1e-12
+
+
+def test_pretraining_copies_same_role_parameters_and_scales_their_learning_rate(tmp_path):
+    import torch
+
+    from rnnlab.errors import RnnlabError
+    from rnnlab.train import TrainConfig
+    from rnnlab.train.trainer import Trainer
+
+    small = dict(dataset="arithmetic", cell="tanh", hidden=8, batch_size=4, bptt=None, epochs=1, optimizer="sgd",
+                 lr=0.5, max_updates_per_epoch=3, max_eval_sequences=8, device="cpu",
+                 task_knobs={"n_train": 32, "n_valid": 8, "n_test": 8, "max_digits": 2})
+    parent = Trainer(TrainConfig(arch="rnn", **small), run_dir=tmp_path / "rnn", progress=False)
+    parent.fit()
+    best = torch.load(tmp_path / "rnn" / "checkpoints" / "best.pt", weights_only=True)["model"]
+    child = Trainer(TrainConfig(arch="srnn", init_from=str(tmp_path / "rnn"), pretrained_lr_scale=0.1, seed=5,
+                                **small), run_dir=tmp_path / "srnn", progress=False)
+    assert sorted(child.pretrained) == sorted(n for n in best if n.startswith("levels.0.") or n.startswith("readout"))
+    params = dict(child.model.named_parameters())
+    for name in child.pretrained:
+        assert torch.equal(params[name], best[name])
+    assert not torch.equal(params["levels.1.cells.0.weight_hh"], params["levels.0.cells.0.weight_hh"])
+    rates = sorted(g["lr"] for g in child.optimizer.param_groups)
+    assert rates == [0.05, 0.5]
+    child.close()
+    dots = Trainer(TrainConfig(arch="dots-rnn", init_from=str(tmp_path / "rnn"), **small), run_dir=tmp_path / "d",
+                   progress=False)
+    assert not any(n.startswith("readout") for n in dots.pretrained)  # DOT(S) reads out from its deep output
+    dots.close()
+    with pytest.raises(RnnlabError, match="pretrained_lr_scale.*does not apply without init_from"):
+        TrainConfig(pretrained_lr_scale=0.1).validate()
+    with pytest.raises(RnnlabError, match="not a finished run folder"):
+        TrainConfig(init_from=str(tmp_path / "nothing")).validate()
+    with pytest.raises(RnnlabError, match="shares no weight matrix"):
+        Trainer(TrainConfig(arch="rnn", init_from=str(tmp_path / "rnn"), **{**small, "hidden": 5}),
+                run_dir=tmp_path / "x", progress=False)

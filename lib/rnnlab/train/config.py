@@ -35,6 +35,8 @@ class TrainConfig:
     nonlinearity: str = "tanh"  # phi of tanh cells and intermediate layers (Pascanu used sigmoid)
     forget_bias: float | None = None  # LSTM forget-gate bias at init (None: the cell's default, 1 for lstm_b)
     init: str = "default"  # default (PyTorch) or pascanu (sparse, unit spectral radius)
+    init_from: str = ""  # run folder whose best checkpoint initialises same-name, same-shape parameters
+    pretrained_lr_scale: float = 1.0  # learning-rate factor for the parameters copied from init_from (Pascanu: 0.1)
     epochs: int = 20  # maximum epochs
     batch_size: int = 16  # sequences (music, synthetic) or streams (text) per update
     bptt: int | None = 50  # truncated-BPTT chunk length, state carried across chunks (None: whole sequences)
@@ -42,6 +44,7 @@ class TrainConfig:
     lr: float = 1e-3  # learning rate
     schedule: str = "none"  # none, pascanu (1/(1+(tau-tau0)/beta)), halving (Jozefowicz), plateau (Mikolov)
     decay_beta: float = 100.0  # pascanu schedule: beta in updates (JSB 100, Nottingham 2330, MuseData 1475)
+    decay_start_patience: int | None = None  # pascanu: epochs without a new best valid before decay (None: first rise)
     clip: float | None = 1.0  # gradient-norm clipping threshold (None: no clipping)
     weight_noise: float = 0.0  # std of Gaussian weight noise per gradient computation (0.075 in Pascanu/Chung)
     dropout: float = 0.0  # non-recurrent dropout on the input and output of every recurrent level
@@ -91,6 +94,23 @@ class TrainConfig:
             raise RnnlabError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.decay_beta <= 0:
             raise RnnlabError(f"decay_beta must be a positive number, got {self.decay_beta!r}")
+        if self.decay_start_patience is not None:
+            check_positive("decay_start_patience", self.decay_start_patience)
+            if self.schedule != "pascanu":
+                raise RnnlabError(f"decay_start_patience={self.decay_start_patience!r} does not apply: only schedule "
+                                  f"'pascanu' uses it, schedule is {self.schedule!r} (leave it at None)")
+        if self.pretrained_lr_scale <= 0:
+            raise RnnlabError(f"pretrained_lr_scale must be a positive number, got {self.pretrained_lr_scale!r}")
+        if not self.init_from and self.pretrained_lr_scale != 1.0:
+            raise RnnlabError(f"pretrained_lr_scale={self.pretrained_lr_scale!r} does not apply without init_from "
+                              "(leave it at 1.0)")
+        if self.init_from:
+            from pathlib import Path
+
+            best = Path(self.init_from) / "checkpoints" / "best.pt"
+            if not best.exists():
+                raise RnnlabError(f"init_from {self.init_from!r} is not a finished run folder (no {best.name} in "
+                                  "its checkpoints/); train that run first")
         default_beta = _DEFAULTS["decay_beta"]
         if self.schedule != "pascanu" and self.decay_beta != default_beta:
             raise RnnlabError(f"decay_beta={self.decay_beta!r} does not apply: only schedule 'pascanu' uses it, "

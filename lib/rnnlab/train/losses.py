@@ -55,6 +55,41 @@ class MetricTotals:
         return metric_from_nats(self.mean_nats, self.metric)
 
 
+class PieceTotals:
+    """Per-piece NLL sums while batches walk through pieces, for the second music convention: the mean over pieces
+    of each piece's mean NLL per frame (every piece weighs the same, however long). ``reset[b]`` marks that row
+    ``b`` starts a new piece (see ``rnnlab.data.batching``)."""
+
+    def __init__(self):
+        self.piece_means: list[float] = []
+        self._nats: torch.Tensor | None = None
+        self._frames: torch.Tensor | None = None
+
+    def _close(self, rows: torch.Tensor) -> None:
+        for row in rows.nonzero().flatten().tolist():
+            if self._frames[row] > 0:
+                self.piece_means.append(float(self._nats[row] / self._frames[row]))
+            self._nats[row], self._frames[row] = 0.0, 0.0
+
+    def add(self, losses: torch.Tensor, mask: torch.Tensor, reset: torch.Tensor) -> None:
+        reset = reset.cpu()
+        if self._nats is None or self._nats.shape[0] != reset.shape[0]:
+            if self._nats is not None:
+                self._close(torch.ones_like(self._frames, dtype=torch.bool))
+            self._nats = torch.zeros(reset.shape[0], dtype=torch.float64)
+            self._frames = torch.zeros(reset.shape[0], dtype=torch.float64)
+        else:
+            self._close(reset)
+        self._nats += (losses * mask).sum(0).double().cpu()
+        self._frames += mask.sum(0).double().cpu()
+
+    def mean_of_piece_means(self) -> float:
+        if self._nats is not None:
+            self._close(torch.ones_like(self._frames, dtype=torch.bool))
+            self._nats = self._frames = None
+        return sum(self.piece_means) / max(len(self.piece_means), 1)
+
+
 def metric_from_nats(mean_nats: float, metric: str) -> float:
     """Convert a mean loss in nats per token to the reported metric."""
     if metric == "bpc":

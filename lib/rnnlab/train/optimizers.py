@@ -9,6 +9,7 @@ from rnnlab.train.config import OPTIMIZERS
 
 
 def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
+    """``params``: parameters, or parameter groups that may carry an ``lr_scale`` (pretrained parameters)."""
     check_choice("optimizer", name, OPTIMIZERS)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr)
@@ -18,5 +19,6 @@ def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Set the scheduled rate; a group with an ``lr_scale`` (pretrained parameters) gets ``lr * lr_scale``."""
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        group["lr"] = lr * group.get("lr_scale", 1.0)

@@ -2,7 +2,9 @@
 
 - ``pascanu``: eta_tau = eta_0 / (1 + max(0, tau - tau_0) / beta), tau = update count, tau_0 = the update at which
   the validation error first rises (Pascanu et al. 2014, footnote 1; beta = 100 for JSB, 2330 Nottingham,
-  1475 MuseData).
+  1475 MuseData). Taken literally, with weight noise a 0.01-nat blip starts the decay after a few epochs; with
+  ``start_patience = k`` (knob ``decay_start_patience``) tau_0 is instead the end of the k-th consecutive epoch
+  without a new best validation cost -- the decay starts once progress has really stalled.
 - ``halving``: after three consecutive epochs without validation improvement, halve the rate at each epoch for four
   more epochs, then stop (Jozefowicz et al. 2015).
 - ``plateau``: halve the rate whenever the validation cost does not decrease significantly (Mikolov et al. 2010,
@@ -20,7 +22,9 @@ class Schedule:
     kind: str
     base_lr: float
     beta: float = 100.0
-    tau0: int | None = None  # pascanu: update at which validation first rose
+    tau0: int | None = None  # pascanu: update at which the decay started
+    start_patience: int | None = None  # pascanu: epochs without a new best before the decay (None: first rise)
+    epochs_since_best: int = 0  # pascanu with start_patience
     factor: float = 1.0  # halving/plateau: current multiplier
     bad_epochs: int = 0  # halving: consecutive epochs without improvement
     halvings_left: int | None = None  # halving: epochs of decay left once decay started
@@ -39,8 +43,10 @@ class Schedule:
         rose = self.last_valid is not None and sign * (valid - self.last_valid) > 0
         improved = self.best_valid is None or sign * (valid - self.best_valid) < 0
         stop = False
-        if self.kind == "pascanu" and rose and self.tau0 is None:
-            self.tau0 = updates
+        if self.kind == "pascanu" and self.tau0 is None:
+            self.epochs_since_best = 0 if improved else self.epochs_since_best + 1
+            if (rose if self.start_patience is None else self.epochs_since_best >= self.start_patience):
+                self.tau0 = updates
         elif self.kind == "plateau" and self.last_valid is not None:
             if sign * (self.last_valid - valid) <= 1e-3 * abs(self.last_valid):
                 self.factor *= 0.5

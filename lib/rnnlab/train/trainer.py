@@ -24,12 +24,12 @@ from rnnlab.data import load_dataset
 from rnnlab.data.batching import iterate_batches
 from rnnlab.device import resolve_device
 from rnnlab.errors import RnnlabError
-from rnnlab.nets import build_model, count_params
+from rnnlab.nets import ARCHS, build_model, count_params
 from rnnlab.train import checkpoints
 from rnnlab.train.callbacks import Callback, ProgressBar
 from rnnlab.train.config import EXTENSIBLE_KNOBS, TrainConfig
 from rnnlab.train.lock import RunLock
-from rnnlab.train.losses import LOWER_IS_BETTER, MetricTotals, is_better, metric_from_nats, token_losses
+from rnnlab.train.losses import LOWER_IS_BETTER, MetricTotals, PieceTotals, is_better, metric_from_nats, token_losses
 from rnnlab.train.optimizers import make_optimizer, set_lr
 from rnnlab.train.regularizers import weight_noise
 from rnnlab.train.runs import append_log, atomic_write_json, atomic_write_text, new_run_dir, read_config, read_summary
@@ -71,6 +71,7 @@ def evaluate(model, dataset, split: str, config: TrainConfig, device) -> dict:
     """Mean loss (nats per token) and the dataset's metric over a whole split, state carried across chunks."""
     model.eval()
     totals = MetricTotals(dataset.metric)
+    pieces = PieceTotals() if dataset.metric == "nll" else None
     state = None
     for batch in iterate_batches(dataset, split, batch_size=config.batch_size, bptt=config.bptt, shuffle=False,
                                  seed=config.seed, device=device):
@@ -78,7 +79,12 @@ def evaluate(model, dataset, split: str, config: TrainConfig, device) -> dict:
         logits, state = model(batch.x, state)
         losses = token_losses(logits, batch.y, dataset.loss)
         totals.add(losses, batch.mask, logits, batch.y, batch.score_mask)
-    return {"nats": totals.mean_nats, dataset.metric: totals.value()}
+        if pieces is not None:
+            pieces.add(losses, batch.mask, batch.reset)
+    result = {"nats": totals.mean_nats, dataset.metric: totals.value()}
+    if pieces is not None:
+        result["nll_pieces"] = pieces.mean_of_piece_means()
+    return result
 
 
 class Trainer:
@@ -109,8 +115,14 @@ class Trainer:
         self.name = f"{config.arch}-{config.cell}-{config.dataset}"
         seed_everything(config.seed)
         self.model = build_model_for(config, self.dataset).to(self.device)
-        self.optimizer = make_optimizer(config.optimizer, self.model.parameters(), config.lr)
-        self.schedule = Schedule(config.schedule, config.lr, beta=config.decay_beta)
+        self.pretrained = self._copy_pretrained() if config.init_from else []
+        groups = [{"params": [p for n, p in self.model.named_parameters() if n not in self.pretrained]},
+                  {"params": [p for n, p in self.model.named_parameters() if n in self.pretrained],
+                   "lr_scale": config.pretrained_lr_scale}]
+        self.optimizer = make_optimizer(config.optimizer, [g for g in groups if g["params"]], config.lr)
+        set_lr(self.optimizer, config.lr)
+        self.schedule = Schedule(config.schedule, config.lr, beta=config.decay_beta,
+                                 start_patience=config.decay_start_patience)
         self.epoch = 0
         self.updates = 0
         self.history: list[dict] = []
@@ -135,6 +147,28 @@ class Trainer:
         except BaseException:
             self.lock.release()
             raise
+
+    def _copy_pretrained(self) -> list[str]:
+        """Copy every parameter of the same name and shape from ``init_from``'s best checkpoint (Pascanu's
+        pretraining: sRNN from a trained RNN, DOT(S) from a trained DT(S)); return the copied names.
+
+        The readout is copied only when both models read it from the same kind of layer (both with or both without
+        a deep output): a DT(S) readout reads h_t, a DOT(S) readout reads the deep-output layer."""
+        source = Path(self.config.init_from)
+        path = source / "checkpoints" / checkpoints.BEST
+        parent = read_config(source)
+        weights = checkpoints.read(path, parent, self.device)["model"]
+        own = dict(self.model.named_parameters())
+        copied = [n for n, w in weights.items() if n in own and own[n].shape == w.shape]
+        if ARCHS[parent.arch].deep_output != ARCHS[self.config.arch].deep_output:  # the readout reads another layer
+            copied = [n for n in copied if not n.startswith("readout.")]
+        if not any(own[n].dim() >= 2 for n in copied):
+            raise RnnlabError(f"init_from {str(source)!r} shares no weight matrix of the same name and shape with "
+                              f"this model ({len(own)} parameters); pretrain a model of the same widths")
+        with torch.no_grad():
+            for name in copied:
+                own[name].copy_(weights[name])
+        return copied
 
     @classmethod
     def from_record(cls, run_dir: str | Path, *, epochs: int | None = None, patience: int | None = None,
@@ -187,6 +221,10 @@ class Trainer:
                                                                           if extended else ""))
         else:
             self.log(f"started {self.name} (seed {self.config.seed}, pid {os.getpid()})")
+            if self.pretrained:
+                self.log(f"initialised {len(self.pretrained)} of {len(list(self.model.parameters()))} parameters "
+                         f"from {self.config.init_from} (lr x {self.config.pretrained_lr_scale}): "
+                         f"{', '.join(self.pretrained)}")
         atomic_write_text(self.run_dir / "config.json", self.config.to_json() + "\n")
 
     def _check_against_record(self, recorded: TrainConfig) -> None:
