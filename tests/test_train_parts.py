@@ -171,3 +171,15 @@ def test_pretraining_copies_same_role_parameters_and_scales_their_learning_rate(
     with pytest.raises(RnnlabError, match="shares no weight matrix"):
         Trainer(TrainConfig(arch="rnn", init_from=str(tmp_path / "rnn"), **{**small, "hidden": 5}),
                 run_dir=tmp_path / "x", progress=False)
+
+
+def test_data_fingerprint_tells_identical_data_from_different_data():
+    from rnnlab.data import load_dataset
+
+    knobs = {"n_train": 8, "n_valid": 4, "n_test": 4}
+    a, b = load_dataset("arithmetic", seed=0, **knobs), load_dataset("arithmetic", seed=0, **knobs)
+    assert a.content_sha256() == b.content_sha256()
+    assert load_dataset("arithmetic", seed=1, **knobs).content_sha256() != a.content_sha256()
+    b.splits["test"][0] = b.splits["test"][0].clone()
+    b.splits["test"][0][-1] = (b.splits["test"][0][-1] + 1) % 10
+    assert a.content_sha256() != b.content_sha256()

@@ -48,6 +48,18 @@ class Dataset:
 
         return dataset_stats(self)
 
+    def content_sha256(self) -> str:
+        """sha256 of the splits' contents (split names, shapes and values), whatever file they came from: two runs
+        with the same fingerprint saw the same data."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for split in SPLITS:
+            for tensor in self.splits.get(split, []):
+                digest.update(f"{split}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+                digest.update(tensor.contiguous().numpy().tobytes())
+        return digest.hexdigest()
+
     def decode(self, tokens) -> str:
         """Text of a token sequence (text and synthetic sets); characters are joined, words spaced."""
         if self.vocab is None:

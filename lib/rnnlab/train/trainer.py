@@ -399,8 +399,28 @@ class Trainer:
             "train_seconds": self.train_seconds, "tokens_per_s": last.get("tokens_per_s"), "status": status,
             "message": message, "seed": config.seed, "device": str(self.device), "optimizer": config.optimizer,
             "lr": config.lr, "rnnlab_version": rnnlab.__version__, "torch_version": torch.__version__,
-            "host": platform.node(), "run_dir": str(self.run_dir),
+            "host": platform.node(), "run_dir": str(self.run_dir), "data_sha256": self.dataset.content_sha256(),
+            "commit": _project_commit(), "nll_convention": "per frame (nll) and mean over pieces (nll_pieces)"
+            if self.metric == "nll" else None,
         }
+
+
+def _project_commit() -> str | None:
+    """The project's git commit (with "+dirty" when tracked files changed), or None outside a checkout."""
+    import subprocess
+
+    from rnnlab.paths import PROJECT_ROOT
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                              timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_ROOT,
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if head.returncode != 0:
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 class _Diverged(Exception):
