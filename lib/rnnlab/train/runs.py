@@ -101,7 +101,8 @@ def append_log(run_dir: Path | str, line: str) -> None:
 
 
 def load(root: Path | str | None = None) -> pd.DataFrame:
-    """All runs under ``root`` as one DataFrame, one row per run (summary fields flattened; ``test_*`` columns).
+    """All runs under ``root`` as one DataFrame, one row per run (summary fields flattened; ``test_*`` and
+    ``train_*`` columns: the best checkpoint evaluated on the test and training sets).
 
     An unreadable ``summary.json`` is skipped with a warning on stderr naming it; the other runs are still read.
     """
@@ -114,9 +115,11 @@ def load(root: Path | str | None = None) -> pd.DataFrame:
             print(f"rnnlab: warning: skipping run: {err}", file=sys.stderr)
             continue
         row = {k: v for k, v in summary.items() if not isinstance(v, dict)}
-        test, sizes = summary.get("test"), summary.get("sizes")
+        test, train, sizes = summary.get("test"), summary.get("train_eval"), summary.get("sizes")
         for key, value in (test if isinstance(test, dict) else {}).items():
             row[f"test_{key}"] = value
+        for key, value in (train if isinstance(train, dict) else {}).items():
+            row[f"train_{key}"] = value
         for key, value in (sizes if isinstance(sizes, dict) else {}).items():
             row[key] = value
         row["run_dir"] = str(summary_path.parent)

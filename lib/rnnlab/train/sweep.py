@@ -1,154 +1,425 @@
-"""Run a grid of trainings on Ray Tune, from a JSON spec in experiments/.
+"""Run a sweep from experiments/*.json: every point a papermill execution of notebooks/03_train.ipynb.
 
-A spec is ``{"name": ..., "base": {TrainConfig knobs}, "grid": {knob: [values, ...]}, "cpus_per_trial": 1}``.
-Every grid point trains in its own run directory ``<root>/<name>/<knob=value,...>``; re-running a sweep skips
-finished points and resumes killed ones from their last checkpoint. A diverged point is recorded as ``diverged``
-and the sweep goes on. On a cluster, start Ray there and set ``RAY_ADDRESS``: the same command spreads the grid.
+  rnnlab sweep experiments/pascanu2014.json --dry-run      (the points and their dependencies)
+  rnnlab sweep experiments/pascanu2014.json --workers 2    (a local pool of 1-thread workers)
+  rnnlab sweep experiments/chung2014.json --engine ray --address HOST:6379   (or RAY_ADDRESS)
+  rnnlab sweep experiments/pascanu2014.json --status       (what the run folders say; runs nothing)
+
+The spec format is in rnnlab.train.spec (and docs/sweeps.md). Each point trains in its own run folder
+``<root>/<spec name>/<point name>``, and the executed notebook stays there as the run's readable record.
+Re-running a sweep skips finished points (ok, diverged), resumes the others from their last checkpoint, records a
+failed point (``point.json``: status failed and the one-line error) and goes on; a point that waits for a failed,
+diverged or blocked parent is blocked, not run. A point another process is writing is skipped and said so.
 """
 
 from __future__ import annotations
 
-import itertools
+import fnmatch
 import json
 import os
+import sys
+import time
 from pathlib import Path
 
-from rnnlab.errors import RnnlabError
-from rnnlab.paths import runs_dir
-from rnnlab.train.config import TrainConfig, smoke_overrides
+from rnnlab.errors import RnnlabError, check_positive
+from rnnlab.train.lock import is_locked
+from rnnlab.train.runs import atomic_write_json, read_summary
+from rnnlab.train.spec import Point, dependents, expand, load_spec, point_name  # noqa: F401 - re-exported
+
+ENGINES = ("local", "ray", "inline")
+FINISHED = ("ok", "diverged")  # a re-run skips these
+POINT_FILE = "point.json"  # a failed point's status and one-line error (the trainer's summary.json is the rest)
+NOTEBOOK = "03_train.ipynb"
 
 
-def load_spec(path: str | Path) -> dict:
-    """Read and check a sweep spec; one-line errors name the file (and line/column of a JSON syntax error)."""
-    path = Path(path)
-    if not path.exists():
-        raise RnnlabError(f"sweep spec {str(path)!r} not found; specs live in experiments/*.json")
+# ------------------------------------------------------------------------------------------- one point (worker)
+def run_point(job: dict) -> dict:
+    """Train one point by executing the training notebook with papermill; never raises.
+
+    ``job``: ``name``, ``run_dir``, ``knobs`` (the full TrainConfig), ``smoke``, ``threads``. Returns a record:
+    ``status`` (ok, diverged, interrupted, failed, locked), ``message``, ``summary`` (the run's summary or None),
+    ``seconds``, ``skipped`` (True when the point had finished before).
+    """
+    start = time.time()
+    name, run_dir = job["name"], Path(job["run_dir"])
     try:
-        spec = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise RnnlabError(f"sweep spec {str(path)!r}: invalid JSON at line {err.lineno}, column {err.colno}: "
-                          f"{err.msg}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise RnnlabError(f"sweep spec {str(path)!r} is not readable ({err})") from None
-    if not isinstance(spec, dict):
-        raise RnnlabError(f"sweep spec {str(path)!r} holds {type(spec).__name__}, expected a JSON object")
-    missing = {"name", "grid"} - set(spec)
-    if missing:
-        raise RnnlabError(f"sweep spec {str(path)!r} lacks {', '.join(sorted(missing))}; "
-                          "expected keys: name, base, grid, cpus_per_trial")
-    unknown = sorted(set(spec) - {"name", "description", "base", "grid", "cpus_per_trial"})
-    if unknown:
-        raise RnnlabError(f"sweep spec {str(path)!r} has unknown key {unknown[0]!r}; "
-                          "expected keys: name, description, base, grid, cpus_per_trial")
-    return spec
+        summary = read_summary(run_dir)
+    except RnnlabError as err:
+        summary = {"status": "failed", "message": str(err)}
+    if summary and summary.get("status") in FINISHED:
+        return _record(summary["status"], summary.get("message", ""), summary, start, skipped=True)
+    if is_locked(run_dir):
+        print(f"[sweep] skipping {name}: another process is writing {run_dir}", flush=True)
+        return _record("locked", f"run folder {str(run_dir)!r} is being written by another process", None, start)
+    try:
+        return _execute(job, run_dir, start)
+    except Exception as err:  # noqa: BLE001 - a point's failure is recorded, the sweep goes on
+        message = _one_line(f"{type(err).__name__}: {err}")
+        _write_point_file(run_dir, name, "failed", message)
+        return _record("failed", message, None, start)
 
 
-def grid_points(spec: dict) -> list[dict]:
-    """Every combination of the grid, each merged over ``base`` and validated as a TrainConfig.
+def _execute(job: dict, run_dir: Path, start: float) -> dict:
+    import tempfile
 
-    An empty grid (no knob, or a knob with no values) is refused; a bad value names its grid point."""
-    grid, base = spec.get("grid"), spec.get("base", {})
-    if not isinstance(grid, dict) or not grid:
-        raise RnnlabError(f"sweep {spec.get('name')!r}: grid must map knobs to lists of values, got {grid!r}")
-    if not isinstance(base, dict):
-        raise RnnlabError(f"sweep {spec.get('name')!r}: base must be an object of knobs, got {base!r}")
-    for knob, values in grid.items():
-        if not isinstance(values, list) or not values:
-            raise RnnlabError(f"sweep {spec.get('name')!r}: grid knob {knob!r} needs a non-empty list of values, "
-                              f"got {values!r} (an empty grid would run nothing)")
-    keys = sorted(grid)
-    points = []
-    for values in itertools.product(*(grid[k] for k in keys)):
-        params = dict(zip(keys, values, strict=True))
+    import papermill as pm
+
+    from rnnlab.paths import PROJECT_ROOT
+
+    notebook = PROJECT_ROOT / "notebooks" / NOTEBOOK
+    os.environ["OMP_NUM_THREADS"] = str(job.get("threads", 1))  # the kernel inherits it: one thread per point
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    (run_dir / POINT_FILE).unlink(missing_ok=True)
+    # The kernel's trainer locks the run folder: papermill writes beside it and the copy is renamed in at the end.
+    fd, scratch = tempfile.mkstemp(prefix=f".{run_dir.name}.", suffix=f".{NOTEBOOK}", dir=run_dir.parent)
+    os.close(fd)
+    parameters = {**job["knobs"], "run_dir": str(run_dir), "smoke": bool(job.get("smoke")), "resume": "auto"}
+    try:
+        pm.execute_notebook(str(notebook), scratch, parameters=parameters, cwd=str(notebook.parent),
+                            progress_bar=False, log_output=False)
+    except pm.PapermillExecutionError as err:
+        if err.ename == "RunBusyError":  # another writer won the folder: its record is not ours to touch
+            Path(scratch).unlink(missing_ok=True)
+            print(f"[sweep] skipping {job['name']}: {err.evalue}", flush=True)
+            return _record("locked", _one_line(err.evalue), None, start)
+        _keep_notebook(scratch, run_dir)
+        message = _one_line(f"{err.ename}: {err.evalue}")
+        _write_point_file(run_dir, job["name"], "failed", message)
+        return _record("failed", message, read_summary(run_dir), start)
+    except BaseException:
+        _keep_notebook(scratch, run_dir)
+        raise
+    _keep_notebook(scratch, run_dir)
+    summary = read_summary(run_dir)
+    recorded = json.loads((run_dir / "config.json").read_text())
+    differs = sorted(k for k in job["knobs"] if recorded.get(k) != job["knobs"][k])
+    if differs:
+        message = (f"the notebook ran {differs[0]}={recorded.get(differs[0])!r}, the spec asks for "
+                   f"{job['knobs'][differs[0]]!r} (notebook and sweep disagree on the knobs)")
+        _write_point_file(run_dir, job["name"], "failed", message)
+        return _record("failed", message, summary, start)
+    if summary is None:
+        message = "the notebook finished without a summary.json"
+        _write_point_file(run_dir, job["name"], "failed", message)
+        return _record("failed", message, None, start)
+    return _record(summary["status"], summary.get("message", ""), summary, start)
+
+
+def _keep_notebook(scratch: str, run_dir: Path) -> None:
+    """Rename papermill's output into the run folder (the executed notebook is the run's readable record)."""
+    if Path(scratch).exists():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        os.replace(scratch, run_dir / NOTEBOOK)
+
+
+def _write_point_file(run_dir: Path, name: str, status: str, message: str) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run_dir / POINT_FILE, {"point": name, "status": status, "message": message,
+                                             "time": time.strftime("%Y-%m-%d %H:%M:%S"), "pid": os.getpid()})
+
+
+def _record(status: str, message: str, summary: dict | None, start: float, skipped: bool = False) -> dict:
+    return {"status": status, "message": message or "", "summary": summary, "seconds": time.time() - start,
+            "skipped": skipped}
+
+
+def _one_line(text) -> str:
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    line = lines[0] if lines else ""
+    return line if len(line) <= 300 else line[:297] + "..."
+
+
+# ----------------------------------------------------------------------------------------- state of the store
+def point_state(point: Point) -> dict:
+    """What the run folder says about a point, without running anything: a record like ``run_point``'s.
+
+    status: ok, diverged, interrupted (from summary.json); failed (point.json, or an unreadable summary);
+    running (its folder is locked now); incomplete (started, killed before it ended: will resume); pending.
+    The newer of summary.json and point.json wins.
+    """
+    run_dir = point.run_dir
+    if is_locked(run_dir):
+        return _record("running", "", None, time.time())
+    summary_path, point_path = run_dir / "summary.json", run_dir / POINT_FILE
+    try:
+        summary = read_summary(run_dir)
+    except RnnlabError as err:
+        return _record("failed", str(err), None, time.time())
+    failure = None
+    if point_path.exists():
         try:
-            TrainConfig.from_dict({**base, **params}).validate()
-        except RnnlabError as err:
-            raise RnnlabError(f"sweep {spec.get('name')!r}, point {point_name(params)}: {err}") from None
-        except TypeError as err:
-            raise RnnlabError(f"sweep {spec.get('name')!r}, point {point_name(params)}: {err}") from None
-        points.append(params)
-    return points
+            failure = json.loads(point_path.read_text())
+        except (OSError, ValueError):
+            failure = {"status": "failed", "message": f"{point_path} is unreadable"}
+    if failure and (summary is None or point_path.stat().st_mtime >= summary_path.stat().st_mtime):
+        return _record(failure.get("status", "failed"), failure.get("message", ""), summary, time.time())
+    if summary is not None:
+        return _record(summary.get("status", "failed"), summary.get("message", ""), summary, time.time())
+    if (run_dir / "config.json").exists():
+        return _record("incomplete", "", None, time.time())
+    return _record("pending", "", None, time.time())
 
 
-def point_name(params: dict) -> str:
-    return ",".join(f"{k}={params[k]}" for k in sorted(params)).replace("/", "_")
+def sweep_states(points: list[Point]) -> dict[str, dict]:
+    """``point_state`` of every point, with ``blocked`` for an unfinished point whose parent failed/diverged."""
+    states = {p.name: point_state(p) for p in points}
+    for point in points:  # parents come first
+        state, parent = states[point.name], states.get(point.after) if point.after else None
+        if parent and state["status"] not in FINISHED + ("running",) and parent["status"] in (
+                "failed", "diverged", "blocked"):
+            states[point.name] = _record("blocked", f"parent {point.after} is {parent['status']}", None, time.time())
+    return states
 
 
-def run_point(params: dict, base: dict, sweep_dir: str, smoke: bool, threads: int) -> dict:
-    """Train one grid point (or return its finished summary); never raises for a diverged or locked point."""
-    import torch
-
-    from rnnlab.train.lock import RunBusyError
-    from rnnlab.train.runs import read_summary
-    from rnnlab.train.trainer import Trainer
-
-    torch.set_num_threads(threads)
-    run_dir = Path(sweep_dir) / point_name(params)
-    done = read_summary(run_dir)
-    if done and done["status"] in ("ok", "diverged"):
-        return done
-    config = TrainConfig.from_dict({**base, **params})
-    if smoke:
-        config = smoke_overrides(config)
-    try:
-        return Trainer(config, run_dir=run_dir, resume="auto", progress=False).fit()
-    except RunBusyError as err:
-        print(f"[sweep] skipping {point_name(params)}: {err}", flush=True)
-        return {"status": "locked", "best_valid": None, "run_dir": str(run_dir), "message": str(err)}
+# -------------------------------------------------------------------------------------------- the sweep (driver)
+def select(points: list[Point], patterns: list[str] | None) -> list[Point]:
+    """The points matching any of ``patterns`` (globs on the name, or a name prefix), plus their ancestors."""
+    if not patterns:
+        return points
+    by_name = {p.name: p for p in points}
+    chosen = {p.name for p in points for pattern in patterns
+              if fnmatch.fnmatchcase(p.name, pattern) or p.name.startswith(pattern.rstrip("/") + "/")}
+    if not chosen:
+        raise RnnlabError(f"--only {', '.join(patterns)} matches no point; points look like "
+                          f"{', '.join(p.name for p in points[:3])}")
+    for name in list(chosen):
+        while by_name[name].after:
+            name = by_name[name].after
+            chosen.add(name)
+    return [p for p in points if p.name in chosen]
 
 
-def run_sweep(spec: dict, root: str | Path | None = None, smoke: bool = False, max_concurrent: int | None = None):
-    """Run every grid point on Ray Tune; return a DataFrame of the points' summaries."""
+class Progress:
+    """One line per event, and after each finished point a summary line: done, running, failed, ETA."""
+
+    def __init__(self, total: int, concurrency: int, stream=None):
+        self.total, self.concurrency, self.stream = total, max(concurrency, 1), stream or sys.stdout
+        self.counts = {"done": 0, "running": 0, "failed": 0, "blocked": 0, "skipped": 0}
+        self.durations: list[float] = []
+        self.start = time.time()
+
+    def line(self, text: str) -> None:
+        print(f"[sweep {time.strftime('%H:%M:%S')}] {text}", file=self.stream, flush=True)
+
+    def started(self, point: Point) -> None:
+        self.counts["running"] += 1
+        self.line(f"started  {point.name}")
+
+    def finished(self, point: Point, record: dict) -> None:
+        self.counts["running"] -= 1
+        status = record["status"]
+        if status in FINISHED:
+            self.counts["done"] += 1
+            self.durations.append(record["seconds"])
+        else:
+            self.counts["failed"] += 1
+        self.line(f"{status:<8} {point.name}  {_result_words(record)}")
+        self.summary()
+
+    def blocked(self, point: Point, message: str) -> None:
+        self.counts["blocked"] += 1
+        self.line(f"blocked  {point.name}  ({message})")
+
+    def summary(self) -> None:
+        c = self.counts
+        left = self.total - c["done"] - c["failed"] - c["blocked"] - c["skipped"]
+        eta = "?"
+        if self.durations:
+            mean = sum(self.durations) / len(self.durations)
+            waves = -(-max(left - c["running"], 0) // self.concurrency)
+            eta = _duration(mean * waves + (mean / 2 if c["running"] else 0))
+        self.line(f"{c['done'] + c['skipped']}/{self.total} done · {c['running']} running · {c['failed']} failed · "
+                  f"{c['blocked']} blocked · elapsed {_duration(time.time() - self.start)} · ETA {eta}")
+
+
+def run_sweep(spec: dict, root: str | Path | None = None, smoke: bool = False, engine: str = "local",
+              workers: int | None = None, address: str | None = None, only: list[str] | None = None,
+              stream=None) -> list[dict]:
+    """Run every point that is not finished; return one row per point (see ``table_rows``).
+
+    Parents run before their children; a child is submitted as soon as its parent ends ok.
+    """
+    from rnnlab.parallel import WorkerPool
+
+    if engine not in ENGINES:
+        raise RnnlabError(f"unknown engine {engine!r}; valid choices: {', '.join(ENGINES)}")
+    if workers is not None:
+        check_positive("workers", workers)
+    points = select(expand(spec, root=root, smoke=smoke), only)
+    by_name = {p.name: p for p in points}
+    children = dependents(points)
+    states = sweep_states(points)
+    records: dict[str, dict] = {}
+    pool_workers = workers or (os.cpu_count() or 1)
+    with WorkerPool(engine, pool_workers, address, gpus="auto") as pool:
+        if engine == "inline":
+            concurrency = 1
+        elif engine == "ray":
+            concurrency = workers or pool.cluster_gpus() or pool.cluster_cpus()
+        else:
+            concurrency = pool_workers
+        progress = Progress(len(points), concurrency, stream)
+        ready: list[Point] = []
+        for point in points:
+            state = states[point.name]
+            if state["status"] in FINISHED:
+                records[point.name] = {**state, "skipped": True}
+                progress.counts["skipped"] += 1
+            elif state["status"] == "running":
+                records[point.name] = _record("locked", "another process is writing its run folder", None,
+                                              time.time())
+                progress.line(f"skipping {point.name}: another process is writing {point.run_dir}")
+                progress.counts["failed"] += 1
+            elif point.after is None or records.get(point.after, {}).get("status") == "ok":
+                ready.append(point)
+        progress.line(f"{spec['name']}: {len(points)} points, {progress.counts['skipped']} finished before, "
+                      f"{len(ready)} ready · engine {engine}, {concurrency} at once"
+                      + (f", {pool.gpus:g} GPU per point" if engine == "ray" and pool.gpus else ""))
+        for point in points:  # children of parents that failed earlier are blocked from the start
+            _block_if_parent_failed(point, records, progress)
+        running: dict[int, Point] = {}
+
+        def submit_ready() -> None:
+            while ready and len(running) < concurrency:
+                point = ready.pop(0)
+                job = {"name": point.name, "run_dir": str(point.run_dir), "knobs": point.knobs, "smoke": smoke,
+                       "threads": 1}
+                running[pool.submit(run_point, job)] = point
+                progress.started(point)
+
+        submit_ready()
+        try:
+            while running:
+                finished = pool.next_finished()
+                if finished is None:
+                    continue
+                job_id, ok, value = finished
+                point = running.pop(job_id)
+                record = value if ok else _record("failed", _one_line(f"worker died: {type(value).__name__}: "
+                                                                      f"{value}"), None, time.time())
+                if not ok:
+                    _write_point_file(point.run_dir, point.name, "failed", record["message"])
+                records[point.name] = record
+                progress.finished(point, record)
+                for child in children.get(point.name, []):
+                    if child not in by_name or child in records:
+                        continue
+                    if record["status"] == "ok":
+                        ready.append(by_name[child])
+                    else:
+                        _block_if_parent_failed(by_name[child], records, progress)
+                submit_ready()
+        except KeyboardInterrupt:
+            progress.line("interrupted: run the same command again to resume the unfinished points")
+            raise
+    for point in points:
+        records.setdefault(point.name, _record("blocked", "its parent did not finish", None, time.time()))
+    return table_rows(points, records)
+
+
+def _block_if_parent_failed(point: Point, records: dict, progress: Progress) -> None:
+    """Mark ``point`` (and its descendants) blocked when its parent ended without an ok run."""
+    parent = records.get(point.after) if point.after else None
+    if point.name in records or parent is None or parent["status"] == "ok":
+        return
+    message = f"parent {point.after} is {parent['status']}"
+    records[point.name] = _record("blocked", message, None, time.time())
+    progress.blocked(point, message)
+
+
+def table_rows(points: list[Point], records: dict[str, dict]) -> list[dict]:
+    """One row per point: point, status, best valid, test, epochs, time (and the message of a failure)."""
+    rows = []
+    for point in points:
+        record = records[point.name]
+        summary = record.get("summary") or {}
+        test = summary.get("test") or {}
+        seconds = summary.get("wall_seconds")
+        rows.append({"point": point.name, "status": record["status"], "best valid": summary.get("best_valid"),
+                     "test": test.get(summary.get("metric")) if summary.get("metric") else None,
+                     "epochs": summary.get("epochs_run"), "time": _duration(seconds) if seconds else "",
+                     "message": record.get("message", ""), "run_dir": str(point.run_dir)})
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    """The table a sweep prints: point, status, best valid, test, epochs, time; then one line per problem."""
     import pandas as pd
-    import ray
-    from ray import tune
 
-    points = grid_points(spec)
-    root = Path(root) if root is not None else runs_dir()
-    sweep_dir = (root / spec["name"]).resolve()
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    cpus = int(spec.get("cpus_per_trial", 1))
-    base = spec.get("base", {})
-    if not ray.is_initialized():
-        ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False,
-                 ignore_reinit_error=True, **({} if os.environ.get("RAY_ADDRESS") else {"num_cpus": os.cpu_count()}))
-
-    def trainable(params):
-        summary = run_point(params, base, str(sweep_dir), smoke, cpus)
-        return {"status": summary["status"], "best_valid": summary["best_valid"], "run_dir": summary["run_dir"]}
-
-    tuner = tune.Tuner(
-        tune.with_resources(trainable, {"cpu": cpus}),
-        param_space=_param_space(points),
-        tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent),
-        run_config=tune.RunConfig(name=spec["name"], storage_path=str(sweep_dir / "_ray"), verbose=0),
-    )
-    results = tuner.fit()
-    rows = [{**r.config, **(r.metrics or {}), "error": str(r.error) if r.error else ""} for r in results]
-    return pd.DataFrame(rows)
+    if not rows:
+        return "(no points)"
+    frame = pd.DataFrame(rows)[["point", "status", "best valid", "test", "epochs", "time"]]
+    frame["epochs"] = frame["epochs"].map(lambda v: "" if v is None or v != v else str(int(v)))
+    for column in ("best valid", "test"):
+        frame[column] = frame[column].map(lambda v: "" if v is None or v != v else f"{v:.4f}")
+    lines = [frame.to_string(index=False)]
+    counts = {}
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    lines.append(" · ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    lines += [f"{row['status']} {row['point']}: {row['message']}" for row in rows
+              if row["status"] not in FINISHED + ("pending", "incomplete") and row["message"]]
+    return "\n".join(lines)
 
 
-def _param_space(points: list[dict]) -> dict:
-    from ray import tune
+def _result_words(record: dict) -> str:
+    summary = record.get("summary") or {}
+    if record["status"] in FINISHED or summary.get("best_valid") is not None:
+        test = (summary.get("test") or {}).get(summary.get("metric"))
+        words = [f"best valid {summary.get('best_valid'):.4f}" if summary.get("best_valid") is not None else "",
+                 f"test {test:.4f}" if test is not None else "",
+                 f"{summary.get('epochs_run')} epochs" if summary.get("epochs_run") is not None else "",
+                 _duration(record["seconds"])]
+        text = ", ".join(w for w in words if w)
+        return text + (f" ({record['message']})" if record["status"] != "ok" and record["message"] else "")
+    return record.get("message", "")
 
-    keys = sorted(points[0]) if points else []
-    return {k: tune.grid_search(sorted({p[k] for p in points}, key=str)) for k in keys}
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+# ------------------------------------------------------------------------------------------------------- CLI
 def add_arguments(parser) -> None:
-    parser.add_argument("spec", help="sweep spec (JSON), e.g. experiments/pascanu_jsb.json")
+    parser.add_argument("spec", help="sweep spec (JSON), e.g. experiments/pascanu2014.json")
     parser.add_argument("--root", default=None, help="run store root (default: runs/ or $RNNLAB_RUNS)")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for every point (CI)")
-    parser.add_argument("--max-concurrent", type=int, default=None, help="trials at once (default: by CPUs)")
-    parser.add_argument("--dry-run", action="store_true", help="list the grid points and exit")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes for every point (runs go to <root>/<name>-smoke)")
+    parser.add_argument("--engine", default="local", choices=ENGINES,
+                        help="local: a pool of 1-thread workers; ray: tasks on a Ray cluster; inline: one after "
+                        "another in this process (default: local)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="points at once (default: one per core; ray: the cluster's GPUs, else its CPUs)")
+    parser.add_argument("--address", default=None,
+                        help="Ray cluster address (default: $RAY_ADDRESS; without either a local Ray starts)")
+    parser.add_argument("--only", action="append", default=None, metavar="PATTERN",
+                        help="run only the points matching this glob or name prefix (and their parents); "
+                        "repeatable, e.g. --only 'jsb/*'")
+    parser.add_argument("--dry-run", action="store_true", help="list the points and their dependencies and exit")
+    parser.add_argument("--status", action="store_true",
+                        help="summarise the sweep from its run folders, run nothing")
 
 
 def main(args) -> int:
     spec = load_spec(args.spec)
+    points = select(expand(spec, root=args.root, smoke=args.smoke), args.only)
     if args.dry_run:
-        for params in grid_points(spec):
-            print(point_name(params))
+        for point in points:
+            print(point.name + (f"    (after {point.after})" if point.after else ""))
+        print(f"{len(points)} points under {points[0].run_dir.parents[len(Path(points[0].name).parts) - 1]}")
         return 0
-    table = run_sweep(spec, root=args.root, smoke=args.smoke, max_concurrent=args.max_concurrent)
-    print(table.drop(columns=["run_dir"], errors="ignore").to_string(index=False))
-    return 0 if (table["error"] == "").all() else 1
+    if args.status:
+        states = sweep_states(points)
+        print(format_table(table_rows(points, states)))
+        return 0
+    rows = run_sweep(spec, root=args.root, smoke=args.smoke, engine=args.engine, workers=args.workers,
+                     address=args.address, only=args.only)
+    print(format_table(rows))
+    return 0 if all(row["status"] in FINISHED for row in rows) else 1

@@ -47,14 +47,14 @@ def build_model_for(config: TrainConfig, dataset) -> torch.nn.Module:
     )
 
 
-def subset(dataset, max_sequences: int | None):
-    """A shallow copy of a dataset whose valid/test splits hold at most ``max_sequences`` sequences."""
+def subset(dataset, max_sequences: int | None, splits: tuple[str, ...] = ("valid", "test")):
+    """A shallow copy of a dataset whose ``splits`` hold at most ``max_sequences`` sequences."""
     if max_sequences is None:
         return dataset
     small = copy.copy(dataset)
-    small.splits = {k: (v if k == "train" else v[:max_sequences]) for k, v in dataset.splits.items()}
+    small.splits = {k: (v[:max_sequences] if k in splits else v) for k, v in dataset.splits.items()}
     if getattr(dataset, "score_masks", None):
-        small.score_masks = {k: (v if k == "train" else v[:max_sequences]) for k, v in dataset.score_masks.items()}
+        small.score_masks = {k: (v[:max_sequences] if k in splits else v) for k, v in dataset.score_masks.items()}
     return small
 
 
@@ -374,12 +374,16 @@ class Trainer:
             status, message = "interrupted", "interrupted by the user"
             self.log("interrupted by the user; resume with: rnnlab train --resume --run-dir " + str(self.run_dir))
         self._write_tables()
-        test = {}
+        test, train = {}, {}
         if status == "ok" and self.best_path.exists():
             best = checkpoints.read(self.best_path, config, self.device)
             checkpoints.load_model_state(self.model, best, self.best_path)
             test = evaluate(self.model, self.eval_dataset, "test", config, self.device)
+            # the best model on the training set, without weight noise or dropout (Chung et al.'s "train" column)
+            train = evaluate(self.model, subset(self.dataset, config.max_eval_sequences, ("train",)), "train",
+                             config, self.device)
         summary = self._summary(status, message, test, time.perf_counter() - run_start)
+        summary["train_eval"] = train
         atomic_write_json(self.run_dir / "summary.json", summary)
         append_log(self.run_dir, f"finished: status {status}, {self.epoch} epochs, best valid {self.best_valid}")
         for cb in self.callbacks:
