@@ -1,4 +1,4 @@
-"""The construction diagrams and the composer against Pascanu Table 1 (PAPERS.md §1.2), the nets' own counts and
+"""The construction diagrams and the composer against Pascanu Table 1 (docs/papers.md §1.3), the nets' own counts and
 torch's FLOP counter."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from rnnlab.viz.cells_view import (
 
 
 def pascanu_formula(arch: str, n_io: int, sizes: tuple[int, ...]) -> int:
-    """PAPERS.md §1.2, transcribed literally (weights only, biases excluded)."""
+    """docs/papers.md §1.2, transcribed literally (weights only, biases excluded)."""
     n_in = n_out = n_io
     n = sizes[0]
     if arch == "rnn":

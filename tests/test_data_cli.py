@@ -53,4 +53,4 @@ def test_fetch_from_the_shared_folder_then_stats(offline, canonical_data, capsys
     assert "verified" in capsys.readouterr().out
     assert run(["stats", "pianomidi", "--root", str(offline)]) == 0
     out = capsys.readouterr().out
-    assert "75911" in out and "231089" in out  # PROVENANCE: Piano-midi.de train steps and notes
+    assert "75911" in out and "231089" in out  # docs/data.md §3.5: Piano-midi.de train steps and notes

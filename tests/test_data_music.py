@@ -1,4 +1,4 @@
-"""The four Boulanger-Lewandowski music sets: statistics equal PROVENANCE.md, formats agree, bad input explained."""
+"""The four Boulanger-Lewandowski music sets: statistics equal docs/data.md, formats agree, bad input explained."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests._fixtures_data import files_under
 
 offline = _fixtures_data.offline
 
-# Transcribed from ../shared/data/PROVENANCE.md: (sequences, time steps, notes, min len, max len, pitch min,
+# Transcribed from docs/data.md §3: (sequences, time steps, notes, min len, max len, pitch min,
 # pitch max, empty steps, max polyphony) per split, and the mean polyphony over all splits.
 PROVENANCE = {
     "jsb": ({"train": (229, 13807, 53824, 25, 129, 43, 96, 18, 4),
@@ -36,7 +36,7 @@ COLUMNS = ["sequences", "steps", "notes", "min_len", "max_len", "pitch_min", "pi
            "max_polyphony"]
 TOTALS = {"jsb": (382, 23134, 90002), "nottingham": (1037, 266537, 1057016), "musedata": (783, 392296, 1356293),
           "pianomidi": (124, 103487, 314779)}
-OTHER_FORMS = {  # every file of a set holds the same content (PROVENANCE: converted / cross-checked)
+OTHER_FORMS = {  # every file of a set holds the same content (docs/data.md §3.1: converted / cross-checked)
     "jsb": ["polyphonic/JSB Chorales.pickle", "polyphonic/JSB_Chorales.mat"],
     "nottingham": ["polyphonic/derived/Nottingham.pickle", "polyphonic/Nottingham.mat"],
     "musedata": ["polyphonic/derived/MuseData.pickle", "polyphonic/MuseData.mat"],

@@ -1,4 +1,4 @@
-"""Penn Treebank: counts equal PROVENANCE.md, vocabularies of 10 000 words / 50 symbols, lines round-trip."""
+"""Penn Treebank: counts equal docs/data.md §4, vocabularies of 10 000 words / 50 symbols, lines round-trip."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tests import _fixtures_data
 
 offline = _fixtures_data.offline
 
-# PROVENANCE.md: lines, words+eos, types (no eos), <unk> tokens / lines, symbols+EOL, alphabet (no EOL).
+# docs/data.md §4: lines, words+eos, types (no eos), <unk> tokens / lines, symbols+EOL, alphabet (no EOL).
 WORD = {"train": (42068, 929589, 9999, 45020), "valid": (3370, 73760, 6021, 3485), "test": (3761, 82430, 6048, 4794)}
 CHAR = {"train": (42068, 5017482, 49), "valid": (3370, 393042, 49), "test": (3761, 442423, 47)}
 

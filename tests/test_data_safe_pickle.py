@@ -80,6 +80,6 @@ def test_truncated_pickle_is_one_line_naming_the_problem():
 @pytest.mark.canonical
 def test_original_jsb_pickle_loads_identically_to_an_unrestricted_load(canonical_data):
     data = (canonical_data / "polyphonic" / "JSB Chorales.pickle").read_bytes()
-    trusted = pickle.loads(data, encoding="latin1")  # the shared copy is sha256-verified in PROVENANCE.md
+    trusted = pickle.loads(data, encoding="latin1")  # the CI copy is sha256-verified (docs/data.md §3.2)
     assert safe_load(data) == {k: [[tuple(int(p) for p in step) for step in seq] for seq in v]
                                for k, v in trusted.items()}

@@ -29,7 +29,7 @@ def randomize(model, std=0.5):
     return model
 
 
-# ----------------------------------------------------------------------- literal transcriptions (PAPERS.md §1.2)
+# ------------------------------------------------------------------ literal transcriptions (docs/papers.md §1.2)
 def test_dts_rnn_equals_pascanu_dts_equations():
     """z_t = φ(W_1 h_{t-1} + U_1 x_t), h_t = φ(W_2 z_t + S h_{t-1} + U_2 x_t), y_t = V h_t (φ = sigmoid)."""
     torch.manual_seed(0)

@@ -1,5 +1,5 @@
 """Parameter counts against the papers' tables: all 20 entries of Pascanu et al. 2014 Table 1 (weights only,
-PAPERS.md §1.2), and Chung et al. 2014 Table 1 under the convention stated in rnnlab/nets/counting.py."""
+docs/papers.md §1.2), and Chung et al. 2014 Table 1 under the convention stated in rnnlab/nets/counting.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from rnnlab.nets import build_model, count_params, count_weights
 
-# (task, input/output width, arch, sizes as printed, printed count, exact count from PAPERS.md §1.2's formulas)
+# (task, input/output width, arch, sizes as printed, printed count, exact count from docs/papers.md §1.2's formulas)
 PASCANU_TABLE1 = [
     ("Nottingham", 88, "rnn", (600,), "465K", 465_600),
     ("Nottingham", 88, "dts-rnn", (400, 400), "585K", 585_600),

@@ -1,4 +1,4 @@
-"""Published numbers of the three papers, transcribed from ../shared/reference/PAPERS.md, as one table.
+"""Published numbers of the three papers, transcribed from docs/papers.md, as one table.
 
 Each row: paper, table, dataset, arch, cell, variant, split, metric, value. Our dataset/arch/cell ids are used, so a
 run's summary can be joined to the paper's number. Pascanu's models use logistic-sigmoid tanh-cells ("tanh" cell

@@ -1,6 +1,6 @@
 """What every recurrent cell shares: sizes, the hoisted input projection, zero states, default initialisation.
 
-A cell is ONE time step, split so that a sequence loop stays fast (see ../shared/reference/CPU_SPEED.md):
+A cell is ONE time step, split so that a sequence loop stays fast (see docs/speed.md):
 
     x̂_t = A x_t + b                    input_projection(), done for all t at once (one GEMM), then
                                        prepare_input(): any element-wise work on x̂ alone (MUT1's σ(W_xz x))

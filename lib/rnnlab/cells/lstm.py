@@ -7,8 +7,9 @@
     c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t ;   h_t = o_t ⊙ tanh(c_t)
 
 This is the baseline LSTM of Jozefowicz et al. 2015 (ICML, §2) and exactly ``torch.nn.LSTM`` (same gate order
-i, f, g, o; parameters in its layout, b = b_ih + b_hh). The output gate uses σ, the standard form; the JOZ-GUIDE
-transcription of Jozefowicz et al. writes tanh there, which we could not verify against the paper.
+i, f, g, o; parameters in its layout, b = b_ih + b_hh). The output gate uses σ, the standard form; the third-party
+transcription of Jozefowicz et al. (docs/papers.md §3.2) writes tanh there, which we could not verify against the
+paper.
 
 LSTM-b (Jozefowicz et al. 2015): the same cell with ``forget_bias = 1`` — the constant is added to the initial
 forget-gate bias b_ih[f] on top of the default initialisation, so σ(b_f) ≈ σ(1) ≈ 0.73 at the start.

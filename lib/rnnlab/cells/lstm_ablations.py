@@ -5,7 +5,7 @@
     LSTM-o  (lstm_noo):  o_t ≡ 1   →  h_t = tanh(c_t)
 
 Everything else is the LSTM of ``lstm.py`` (no peepholes, σ output gate). "Removed = constant 1" is our reading:
-the transcription available to us (PAPERS.md §3.3) does not state it. The removed gate has no weights at all;
+the transcription available to us (docs/papers.md §3.3) does not state it. The removed gate has no weights at all;
 the kept blocks stay in the order i, f, g, o with one bias per block.
 """
 

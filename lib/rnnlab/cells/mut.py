@@ -1,6 +1,6 @@
 """MUT1, MUT2, MUT3: the three best architectures found by Jozefowicz et al. 2015 (ICML, §3, Fig./eqs. of MUT1-3).
 
-Transcribed as in PAPERS.md §3.4 (JOZ-GUIDE, identical in RecurrentLayers.jl); h' is the new state:
+Transcribed as in docs/papers.md §3.4 (a third-party transcription; an independent one agrees); h' is the new state:
 
     MUT1:  z = σ(W_xz x + b_z)                                    (z ignores h)
            r = σ(W_xr x + W_hr h + b_r)

@@ -16,7 +16,7 @@ memorize          synthetic  Jozefowicz et al. 2015: read 5 symbols, reproduce t
 ================  =========  ==========================================================================
 
 Canonical files are searched in ``root`` (default ``$RNNLAB_DATA`` or ``data/``) and in ``data/`` (where
-``rnnlab data fetch`` writes), with the layout of ``../shared/data`` (see :mod:`rnnlab.data.catalog`).
+``rnnlab data fetch`` writes), with the layout of docs/data.md §1 (see :mod:`rnnlab.data.catalog`).
 """
 
 from __future__ import annotations

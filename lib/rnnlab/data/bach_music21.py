@@ -1,6 +1,6 @@
 """``bach-music21``: an offline stand-in for JSB Chorales, built from the Bach chorales bundled with music21.
 
-Recipe (mirrors Boulanger-Lewandowski's JSB preprocessing as far as it is documented, PAPERS.md §4.1):
+Recipe (mirrors Boulanger-Lewandowski's JSB preprocessing as far as it is documented, docs/data.md §3.1):
 
 1. Every MusicXML/Humdrum file of ``music21.corpus.getComposer('bach')``, sorted by name. Only the four vocal
    parts are kept (parts named Soprano/Alto/Tenor/Bass, or the only four parts); files without four voices
@@ -16,7 +16,7 @@ Recipe (mirrors Boulanger-Lewandowski's JSB preprocessing as far as it is docume
 6. Fixed split by file name: the first 8 hex digits of sha256(name), mod 100: < 60 train, < 80 valid, else test
    (JSB's 229/76/77 is also about 60/20/20).
 
-How it differs from canonical JSB (PROVENANCE.md): different pieces and count (music21 bundles ~350 unique chorales,
+How it differs from canonical JSB (docs/data.md §5): different pieces and count (music21 bundles ~350 unique chorales,
 ~334 of JSB's 382 have a counterpart), a different split, and concert pitch -- canonical JSB sits about an octave
 higher (median soprano 84 there vs 71 here). Models trained on one are not comparable with the paper's JSB
 numbers. The first build parses ~410 files (two processes; about 20-40 s on two idle cores, ~41 s of CPU in all);

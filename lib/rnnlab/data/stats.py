@@ -1,4 +1,4 @@
-"""Per-split statistics of a dataset, in the columns PROVENANCE.md uses, so they can be compared one to one.
+"""Per-split statistics of a dataset, in the columns docs/data.md uses, so they can be compared one to one.
 
 Music: sequences, steps (time steps), notes (sounding pitches summed over steps), min/max length, lowest/highest
 MIDI pitch, empty steps (no note sounding), max polyphony and mean polyphony = notes / steps.

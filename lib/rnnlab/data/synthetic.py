@@ -1,4 +1,4 @@
-"""The synthetic tasks of Jozefowicz, Zaremba & Sutskever 2015 (§3.6 of PAPERS.md), generated from a seed.
+"""The synthetic tasks of Jozefowicz, Zaremba & Sutskever 2015 (docs/papers.md §3.6), generated from a seed.
 
 All three are next-character prediction with teacher forcing; the metric is accuracy over the *scored* positions.
 

@@ -9,10 +9,10 @@ through the shortcut matrix S into every one of its pre-activation blocks. For t
     z_t = φ(W_1 h_{t-1} + U_1 x_t + b_1)                 (width transition_hidden)
     h_t = φ(W_2 z_t + S h_{t-1} + U_2 x_t + b_2)         DT(S); without S and U_2 x_t it is the DT-RNN
 
-exactly PAPERS.md §1.2 (derived from Pascanu's Table 1) and GroundHog's ``RecurrentMultiLayerShortPathInpAll``.
+exactly docs/papers.md §1.2 (derived from Pascanu's Table 1) and GroundHog's ``RecurrentMultiLayerShortPathInpAll``.
 For gated cells the intermediate steps are gated cells of the same width carrying (h, c) along the chain.
 
-Speed (../shared/reference/CPU_SPEED.md): the input projections of all steps are one GEMM; the loop iterates
+Speed (docs/speed.md): the input projections of all steps are one GEMM; the loop iterates
 ``unbind(0)``; per step the first product with h_{t-1} and the shortcut S h_{t-1} are one stacked GEMM.
 A plain level whose cell IS a torch.nn module trains through that fused module (``fused.py``) unless recording
 or reading token ids (torch.nn modules take dense input; the loop indexes the input matrix instead).

@@ -24,12 +24,35 @@ def results_table(root=None) -> pd.DataFrame:
     return joined[[c for c in columns if c in joined.columns]]
 
 
+PAPERS = {"pascanu2014": "Pascanu 2014", "chung2014": "Chung 2014", "jozefowicz2015": "Jozefowicz 2015"}
+
+
 def add_arguments(parser) -> None:
     parser.add_argument("--root", default=None, help="run store root (default: runs/ or $RNNLAB_RUNS)")
     parser.add_argument("--csv", default=None, help="also write the table to this CSV file")
+    parser.add_argument("--paper", default=None, choices=sorted(PAPERS),
+                        help="a campaign's table: every run under --root in the results/<paper>.csv columns, "
+                        "then our numbers beside the paper's")
+
+
+def paper_report(root, paper: str, csv: str | None) -> int:
+    from rnnlab.errors import RnnlabError
+    from rnnlab.train.results import beside_paper, collect
+
+    if root is None:
+        raise RnnlabError(f"--paper {paper} needs --root, the folder of that campaign's runs")
+    table = collect(root)
+    if csv:
+        table.to_csv(csv, index=False)
+        print(f"{len(table)} runs written to {csv}")
+    with pd.option_context("display.max_rows", 200, "display.width", 200):
+        print(beside_paper(table, PAPERS[paper]).to_string(index=False))
+    return 0
 
 
 def main(args) -> int:
+    if args.paper:
+        return paper_report(args.root, args.paper, args.csv)
     table = results_table(args.root)
     if table.empty:
         print("no runs found")

@@ -2,7 +2,7 @@
 
 A construction is a small graph: boxes are layers (x_t, deep-input layers, transition layers, h_{t-1}, h_t,
 deep-output layers, y_t) and every solid arrow is one weight matrix with its shape, so the arrows' sizes add up to
-the weights-only count of Pascanu's Table 1 (PAPERS.md §1.2; for a gated cell each arrow stands for one matrix per
+the weights-only count of Pascanu's Table 1 (docs/papers.md §1.2; for a gated cell each arrow stands for one matrix per
 gate block). The wiring is the project's (see ``rnnlab.nets``):
 
 - deep input: ``input_depth`` layers x_t -> i_1 -> ... before the recurrence (width ``input_hidden``);
@@ -264,7 +264,7 @@ def diagram_boxes(fig: go.Figure) -> int:
 
 
 # ------------------------------------------------------------------------------------------ Pascanu Table 1
-# (task, n_in = n_out, arch, sizes (hidden, transition_hidden, output_hidden), printed count); PAPERS.md §1.4.
+# (task, n_in = n_out, arch, sizes (hidden, transition_hidden, output_hidden), printed count); docs/papers.md §1.3.
 PASCANU_TABLE1 = (
     ("Nottingham", 88, "rnn", (600,), "465K"), ("Nottingham", 88, "dts-rnn", (400, 400), "585K"),
     ("Nottingham", 88, "dots-rnn", (400, 400, 400), "745K"), ("Nottingham", 88, "srnn", (400,), "550K"),

@@ -1,0 +1,94 @@
+"""A paper's campaign as one table: one row per run, and our numbers beside the published ones.
+
+``collect(root)`` reads every run folder under ``root`` (config.json + summary.json) into the columns
+``results/<paper>.csv`` holds: where the run sits (``point``), the data (dataset, source, content sha256), the model
+(arch, cell, sizes, parameters), the recipe's knobs, seed, epochs, status, best valid, the test metric under both
+music conventions (``test_nll`` per frame, ``test_nll_pieces`` mean over pieces), the best model's training-set
+NLL, train seconds, frames per second and the commit. ``beside_paper(table, paper)`` joins the published numbers
+(``rnnlab.papers``) with the difference. Both work on committed results, so report notebooks need no training.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from rnnlab.papers import paper_results
+
+RECIPE_KNOBS = ("optimizer", "lr", "schedule", "decay_beta", "decay_start_patience", "clip", "weight_noise", "bptt",
+                "batch_size", "init", "nonlinearity", "forget_bias", "dropout", "pretrained_lr_scale", "epochs",
+                "patience")
+COLUMNS = ("point", "dataset", "data_source", "data_sha256", "arch", "cell", "hidden", "transition_hidden",
+           "output_hidden", "levels", "n_params", *RECIPE_KNOBS, "init_from", "seed", "epochs_run", "status",
+           "best_valid", "test_nll", "test_nll_pieces", "train_nll", "train_nll_pieces", "test_metric",
+           "train_seconds", "frames_per_s", "commit")
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def collect(root: str | Path) -> pd.DataFrame:
+    """One row per finished run folder under ``root`` (unreadable or unfinished folders are left out)."""
+    root = Path(root)
+    rows = []
+    for summary_path in sorted(root.glob("**/summary.json")):
+        run = summary_path.parent
+        summary, config = _read(summary_path), _read(run / "config.json")
+        if summary is None or config is None:
+            continue
+        test, train = summary.get("test") or {}, summary.get("train_eval") or {}
+        metric = summary.get("metric", "nll")
+        sizes = summary.get("sizes") or {}
+        row = {
+            "point": str(run.relative_to(root)), "dataset": config["dataset"],
+            "data_source": summary.get("data_source"), "data_sha256": summary.get("data_sha256"),
+            "arch": config["arch"], "cell": config["cell"],
+            **{k: sizes.get(k) for k in ("hidden", "transition_hidden", "output_hidden", "levels")},
+            "n_params": summary.get("n_params"), **{k: config.get(k) for k in RECIPE_KNOBS},
+            "init_from": _relative(config.get("init_from"), root), "seed": config.get("seed"),
+            "epochs_run": summary.get("epochs_run"), "status": summary.get("status"),
+            "best_valid": summary.get("best_valid"), "test_nll": test.get("nll"),
+            "test_nll_pieces": test.get("nll_pieces"), "train_nll": train.get("nll"),
+            "train_nll_pieces": train.get("nll_pieces"), "test_metric": test.get(metric),
+            "train_seconds": summary.get("train_seconds"), "frames_per_s": summary.get("tokens_per_s"),
+            "commit": summary.get("commit"),
+        }
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _relative(path: str | None, root: Path) -> str:
+    if not path:
+        return ""
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def beside_paper(table: pd.DataFrame, paper: str, split: str = "test") -> pd.DataFrame:
+    """Our runs joined with ``paper``'s published numbers for the same dataset, arch and cell.
+
+    Columns: dataset, arch, cell, point, ours (the paper's metric; music: per-frame NLL), ours per piece (music),
+    paper, difference (ours − paper). Rows of the paper without a run of ours are kept, with empty ours."""
+    published = paper_results()
+    published = published[(published.paper == paper) & (published.split == split) & (published.variant.isin(
+        ["", "best of search"]))]
+    ours = table[table.status == "ok"]
+    value = ours[f"{split}_nll"]
+    if split == "test":  # non-music metrics (bpc, ppl, accuracy) live in test_metric
+        value = value.astype(float).combine_first(ours["test_metric"].astype(float))
+    ours = ours.assign(ours=value.astype(float), **{"ours per piece": ours[f"{split}_nll_pieces"].astype(float)})
+    joined = published.merge(ours[["dataset", "arch", "cell", "point", "ours", "ours per piece"]],
+                             on=["dataset", "arch", "cell"], how="left")
+    joined = joined.drop(columns=["paper"]).rename(columns={"value": "paper"})
+    joined["difference"] = joined["ours"] - joined["paper"]
+    return joined[["table", "dataset", "arch", "cell", "metric", "point", "ours", "ours per piece", "paper",
+                   "difference"]].reset_index(drop=True)
