@@ -28,6 +28,7 @@ class TrainConfig:
     dataset: str = "bach-music21"  # dataset name (rnnlab data list)
     arch: str = "rnn"  # rnn, dt-rnn, dts-rnn, do-rnn, dot-rnn, dots-rnn, srnn
     cell: str = "tanh"  # recurrent cell (rnnlab archs)
+    equations: str = ""  # cell graph only: the cell written as equations (empty: the GRU), see docs/search.md
     hidden: int = 200  # recurrent state width
     transition_hidden: int | None = None  # width of the deep-transition intermediate layer (default: hidden)
     output_hidden: int | None = None  # width of the deep-output intermediate layer (default: hidden)
@@ -118,7 +119,7 @@ class TrainConfig:
         model_config(arch=self.arch, cell=self.cell, n_in=1, n_out=1, hidden=self.hidden,
                      transition_hidden=self.transition_hidden, output_hidden=self.output_hidden, levels=self.levels,
                      nonlinearity=self.nonlinearity, forget_bias=self.forget_bias, init=self.init,
-                     dropout=self.dropout)
+                     dropout=self.dropout, equations=self.equations or None)
         return self
 
     @classmethod

@@ -43,7 +43,7 @@ def build_model_for(config: TrainConfig, dataset) -> torch.nn.Module:
         arch=config.arch, cell=config.cell, n_in=dataset.n_in, n_out=dataset.n_out, hidden=config.hidden,
         transition_hidden=config.transition_hidden, output_hidden=config.output_hidden, levels=config.levels,
         nonlinearity=config.nonlinearity, forget_bias=config.forget_bias, init=config.init,
-        token_input=dataset.kind != "music", dropout=config.dropout,
+        token_input=dataset.kind != "music", dropout=config.dropout, equations=config.equations or None,
     )
 
 
