@@ -43,3 +43,47 @@ def test_collect_reads_every_run_and_beside_paper_gives_the_difference(tmp_path)
     assert set(chung.cell) == {"tanh", "gru", "lstm_peephole"}
     assert chung[(chung.dataset == "jsb") & (chung.cell == "tanh")].ours.tolist() == [7.9]
     assert chung.ours.notna().sum() == 1
+
+
+def test_publish_copies_the_small_files_and_bins_the_per_update_curve(tmp_path):
+    import pandas as pd
+
+    from rnnlab.train.results import publish
+    from rnnlab.train.runs import load_metrics
+    from rnnlab.train.trainer import Trainer
+
+    knobs = dict(dataset="arithmetic", cell="gru", hidden=8, batch_size=4, bptt=None, epochs=3,
+                 max_updates_per_epoch=7, max_eval_sequences=8, device="cpu",
+                 task_knobs={"n_train": 64, "n_valid": 8, "n_test": 8, "max_digits": 2})
+    Trainer(TrainConfig(**knobs), run_dir=tmp_path / "store" / "a" / "seed=0", progress=False).fit()
+    table = publish(tmp_path / "store", tmp_path / "results" / "toy", checkpoints_for=("arithmetic",))
+    out = tmp_path / "results" / "toy" / "a" / "seed=0"
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoints", "config.json", "metrics.csv", "run.log",
+                                                     "summary.json", "updates_binned.csv"]
+    assert (tmp_path / "results" / "toy.csv").exists() and list(table.point) == ["a/seed=0"]
+    full = load_metrics(tmp_path / "store" / "a" / "seed=0", "updates")
+    from rnnlab.train.results import binned_updates
+
+    binned = binned_updates(full, max_rows=4)
+    assert len(binned) == 4 and binned.updates_in_bin.sum() == len(full) == 21
+    weighted = (binned.loss * binned.updates_in_bin).sum() / binned.updates_in_bin.sum()
+    assert weighted == pytest.approx(full.loss.mean())
+    assert binned["update"].iloc[-1] == full["update"].iloc[-1]
+    pd.testing.assert_frame_equal(pd.read_csv(out / "metrics.csv"), load_metrics(out))
+
+
+def test_learning_curves_thin_long_runs_to_a_bounded_number_of_points():
+    import numpy as np
+    import pandas as pd
+
+    from rnnlab.viz.curves import learning_curves
+
+    n = 10_001
+    updates = pd.DataFrame({"update": np.arange(1, n + 1), "loss": np.arange(n, dtype=float),
+                            "wall_seconds": np.arange(n) / 10})
+    epochs = pd.DataFrame({"updates": [n], "wall_seconds": [n / 10], "valid_metric": [1.0]})
+    figure = learning_curves({"run": (updates, epochs)}, max_points=1000, smooth=1)
+    train = figure.data[0]
+    assert len(train.x) <= 1000 and train.x[-1] == n
+    step = -(-n // 1000)
+    assert train.y[-1] == pytest.approx(np.arange(n - step, n).mean())  # the running mean over the thinning step

@@ -33,15 +33,24 @@ def add_arguments(parser) -> None:
     parser.add_argument("--paper", default=None, choices=sorted(PAPERS),
                         help="a campaign's table: every run under --root in the results/<paper>.csv columns, "
                         "then our numbers beside the paper's")
+    parser.add_argument("--publish", default=None, metavar="DIR",
+                        help="with --paper: copy the campaign's small files to DIR/<paper>/ and DIR/<paper>.csv "
+                        "(e.g. --publish results)")
 
 
-def paper_report(root, paper: str, csv: str | None) -> int:
+def paper_report(root, paper: str, csv: str | None, publish_to: str | None = None) -> int:
+    from pathlib import Path
+
     from rnnlab.errors import RnnlabError
-    from rnnlab.train.results import beside_paper, collect
+    from rnnlab.train.results import beside_paper, collect, publish
 
     if root is None:
         raise RnnlabError(f"--paper {paper} needs --root, the folder of that campaign's runs")
-    table = collect(root)
+    if publish_to:
+        table = publish(root, Path(publish_to) / paper)
+        print(f"published {len(table)} runs to {Path(publish_to) / paper} and {Path(publish_to) / paper}.csv")
+    else:
+        table = collect(root)
     if csv:
         table.to_csv(csv, index=False)
         print(f"{len(table)} runs written to {csv}")
@@ -52,7 +61,7 @@ def paper_report(root, paper: str, csv: str | None) -> int:
 
 def main(args) -> int:
     if args.paper:
-        return paper_report(args.root, args.paper, args.csv)
+        return paper_report(args.root, args.paper, args.csv, args.publish)
     table = results_table(args.root)
     if table.empty:
         print("no runs found")

@@ -92,3 +92,48 @@ def beside_paper(table: pd.DataFrame, paper: str, split: str = "test") -> pd.Dat
     joined["difference"] = joined["ours"] - joined["paper"]
     return joined[["table", "dataset", "arch", "cell", "metric", "point", "ours", "ours per piece", "paper",
                    "difference"]].reset_index(drop=True)
+
+
+PUBLISHED_FILES = ("config.json", "summary.json", "metrics.csv", "run.log")
+MAX_CURVE_ROWS = 1000  # per-update curve rows kept per published run
+MAX_CHECKPOINT_BYTES = 4_000_000  # a best.pt larger than this is not copied into the repository
+
+
+def binned_updates(updates: pd.DataFrame, max_rows: int = MAX_CURVE_ROWS) -> pd.DataFrame:
+    """The per-update table in at most ``max_rows`` consecutive bins: last update, last wall second, mean loss, mean
+    and max gradient norm, clipped fraction, last lr (what a per-update / per-second curve needs)."""
+    if updates.empty:
+        return updates
+    size = -(-len(updates) // max_rows)
+    bins = updates.groupby(pd.RangeIndex(len(updates)) // size)
+    return pd.DataFrame({"update": bins["update"].last(), "epoch": bins["epoch"].last(),
+                         "wall_seconds": bins["wall_seconds"].last(), "loss": bins["loss"].mean(),
+                         "grad_norm": bins["grad_norm"].mean(), "grad_norm_max": bins["grad_norm"].max(),
+                         "clipped": bins["clipped"].mean(), "lr": bins["lr"].last(),
+                         "updates_in_bin": bins["update"].count()})
+
+
+def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] = ("jsb",)) -> pd.DataFrame:
+    """Copy a campaign's small files from the run store ``root`` into the repository folder ``out``.
+
+    ``out/<point>/`` gets config.json, summary.json, metrics.csv, run.log, ``updates_binned.csv`` (at most
+    ``MAX_CURVE_ROWS`` rows) and, for the datasets in ``checkpoints_for``, the best checkpoint (when small); ``out``
+    + ".csv" gets the ``collect`` table. Returns that table. Finished runs only; re-running updates them."""
+    import shutil
+
+    root, out = Path(root), Path(out)
+    table = collect(root)
+    for point, dataset in zip(table.point, table.dataset, strict=True):
+        source, target = root / point, out / point
+        target.mkdir(parents=True, exist_ok=True)
+        for name in PUBLISHED_FILES:
+            if (source / name).exists():
+                shutil.copyfile(source / name, target / name)
+        if (source / "updates.csv").exists():
+            binned_updates(pd.read_csv(source / "updates.csv")).to_csv(target / "updates_binned.csv", index=False)
+        best = source / "checkpoints" / "best.pt"
+        if dataset in checkpoints_for and best.exists() and best.stat().st_size <= MAX_CHECKPOINT_BYTES:
+            (target / "checkpoints").mkdir(exist_ok=True)
+            shutil.copyfile(best, target / "checkpoints" / "best.pt")
+    table.to_csv(out.with_suffix(".csv"), index=False)
+    return table

@@ -13,11 +13,13 @@ PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e
 
 
 def learning_curves(runs: dict[str, tuple[pd.DataFrame, pd.DataFrame]], metric: str = "nll",
-                    log_y: bool = True, smooth: int = 10) -> go.Figure:
+                    log_y: bool = True, smooth: int = 10, max_points: int = 1500) -> go.Figure:
     """Curves of several runs: ``runs`` maps a label to (per-update table, per-epoch table) of a run record.
 
     Top row: train loss per update (smoothed over ``smooth`` updates) and validation metric per epoch, against
-    updates; bottom row: the same against training wall-clock seconds.
+    updates; bottom row: the same against training wall-clock seconds. A run longer than ``max_points`` updates is
+    drawn from every k-th point of its running mean over at least k updates (a figure of a 100k-update run stays
+    small enough to save in a notebook).
     """
     fig = make_subplots(rows=2, cols=1, vertical_spacing=0.2,
                         subplot_titles=("against updates", "against wall-clock seconds (training)"))
@@ -25,8 +27,11 @@ def learning_curves(runs: dict[str, tuple[pd.DataFrame, pd.DataFrame]], metric: 
         color = PALETTE[i % len(PALETTE)]
         for row, x_updates, x_epochs in ((1, "update", "updates"), (2, "wall_seconds", "wall_seconds")):
             if len(updates):
-                y = updates["loss"].rolling(max(1, smooth), min_periods=1).mean()
-                fig.add_trace(go.Scatter(x=updates[x_updates], y=y, mode="lines", name=f"{label} train (nats)",
+                step = -(-len(updates) // max_points)
+                y = updates["loss"].rolling(max(1, smooth, step), min_periods=1).mean()
+                keep = list(range(len(updates) - 1, -1, -step))[::-1]  # every step-th point, ending on the last
+                fig.add_trace(go.Scatter(x=updates[x_updates].iloc[keep], y=y.iloc[keep], mode="lines",
+                                         name=f"{label} train (nats)",
                                          line=dict(color=color, width=1), opacity=0.6, legendgroup=label,
                                          showlegend=row == 1), row=row, col=1)
             if len(epochs):
