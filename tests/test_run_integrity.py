@@ -482,3 +482,14 @@ def test_train_notebook_passes_every_knob_and_honours_resume(tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     assert len(load_metrics(run_dir, "updates")) == updates + KNOBS["max_updates_per_epoch"]
     assert "resumed from last.pt at epoch 2; extended epochs 2 -> 3" in (run_dir / "run.log").read_text()
+
+
+def test_the_fingerprint_ignores_knobs_at_their_default_so_new_knobs_keep_old_checkpoints():
+    config = TrainConfig(**KNOBS)
+    as_recorded_by_an_older_version = {k: v for k, v in config.to_dict().items() if k != "decay_start_patience"}
+    assert ckpt.config_fingerprint(TrainConfig.from_dict(as_recorded_by_an_older_version)) == \
+        ckpt.config_fingerprint(config)
+    for knob, value in (("hidden", 13), ("seed", 1), ("lr", 0.25)):
+        assert ckpt.config_fingerprint(dataclasses.replace(config, **{knob: value})) != ckpt.config_fingerprint(config)
+    assert ckpt.config_fingerprint(dataclasses.replace(config, epochs=50, patience=1)) == \
+        ckpt.config_fingerprint(config)

@@ -3,7 +3,7 @@
 * Loaded with ``torch.load(weights_only=True)``: a checkpoint holds tensors, numbers, strings, lists and dicts only,
   so a file carrying a pickle payload is refused instead of executed.
 * Every checkpoint carries ``meta``: a format number, the architecture, the cell and a fingerprint of the run's
-  config (every knob except the ones a resume may extend, ``epochs`` and ``patience``). A checkpoint of another run
+  config (every knob set away from its default, except the ones a resume may extend, ``epochs`` and ``patience``). A checkpoint of another run
   is refused in one line naming the file.
 * ``last.pt`` is never overwritten in place: the previous one is first renamed to ``previous.pt`` and the new one
   is written to a temporary file and renamed. A damaged ``last.pt`` (torn, truncated, random bytes, a payload)
@@ -37,8 +37,12 @@ class ForeignCheckpointError(RnnlabError):
 
 
 def config_fingerprint(config: TrainConfig) -> str:
-    """sha256 of the config's knobs, leaving out those a resume may extend."""
-    knobs = {k: v for k, v in config.to_dict().items() if k not in EXTENSIBLE_KNOBS}
+    """sha256 of the config's knobs that differ from their defaults, leaving out those a resume may extend.
+
+    Knobs at their default are left out so that a knob added to ``TrainConfig`` later (with a default that keeps
+    the old behaviour) does not make every existing checkpoint look foreign."""
+    defaults = TrainConfig().to_dict()
+    knobs = {k: v for k, v in config.to_dict().items() if k not in EXTENSIBLE_KNOBS and v != defaults[k]}
     return hashlib.sha256(json.dumps(knobs, sort_keys=True, default=str).encode()).hexdigest()
 
 
