@@ -3,8 +3,8 @@
 * Loaded with ``torch.load(weights_only=True)``: a checkpoint holds tensors, numbers, strings, lists and dicts only,
   so a file carrying a pickle payload is refused instead of executed.
 * Every checkpoint carries ``meta``: a format number, the architecture, the cell and a fingerprint of the run's
-  config (every knob set away from its default, except the ones a resume may extend, ``epochs`` and ``patience``). A checkpoint of another run
-  is refused in one line naming the file.
+  config (every knob set away from its default, except the ones a resume may extend, ``epochs`` and
+  ``patience``). A checkpoint of another run is refused in one line naming the file.
 * ``last.pt`` is never overwritten in place: the previous one is first renamed to ``previous.pt`` and the new one
   is written to a temporary file and renamed. A damaged ``last.pt`` (torn, truncated, random bytes, a payload)
   falls back to ``previous.pt``, losing at most one checkpoint interval, and the run's log says so.
