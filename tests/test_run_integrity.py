@@ -196,7 +196,8 @@ def test_resume_refuses_any_knob_that_differs_from_the_record(tmp_path):
         with pytest.raises(RnnlabError) as err:
             config_for(args)
         message = str(err.value)
-        assert f"knob {field.name}:" in message and repr(value) in message and repr(other) in message
+        shown = repr(str(Path(other).resolve())) if field.name == "init_from" else repr(other)  # paths: absolute
+        assert f"knob {field.name}:" in message and repr(value) in message and shown in message
     for name, other in (("hidden", 13), ("lr", 0.25), ("seed", 8), ("epochs", 2), ("init", "default")):
         with pytest.raises(RnnlabError, match=f"knob {name}: .*recorded with"):
             Trainer(dataclasses.replace(recorded, **{name: other}), run_dir=run_dir, resume=True, progress=False)
@@ -493,3 +494,105 @@ def test_the_fingerprint_ignores_knobs_at_their_default_so_new_knobs_keep_old_ch
         assert ckpt.config_fingerprint(dataclasses.replace(config, **{knob: value})) != ckpt.config_fingerprint(config)
     assert ckpt.config_fingerprint(dataclasses.replace(config, epochs=50, patience=1)) == \
         ckpt.config_fingerprint(config)
+
+
+# ------------------------------------------------------------------------------------------ found by the fault table
+@pytest.mark.parametrize("case", ["run_dir is a file", "parent is a file", "root is a file", "empty run_dir",
+                                  "inside a run", "inside its checkpoints", "root is a run", "no valid split",
+                                  "no train split", "huge model"])
+def test_bad_places_and_sizes_are_one_line_and_write_nothing(tmp_path, case, capsys):
+    finished = _finished_run(tmp_path, "finished")
+    (tmp_path / "a_file").write_text("notes")
+    before = tree_digest(tmp_path)
+    knobs, where = dict(KNOBS), ["--run-dir", str(tmp_path / "new")]
+    if case == "run_dir is a file":
+        where = ["--run-dir", str(tmp_path / "a_file")]
+    elif case == "parent is a file":
+        where = ["--run-dir", str(tmp_path / "a_file" / "run")]
+    elif case == "root is a file":
+        where = ["--root", str(tmp_path / "a_file")]
+    elif case == "empty run_dir":
+        where = ["--run-dir", ""]
+    elif case == "inside a run":
+        where = ["--run-dir", str(finished / "nested")]
+    elif case == "inside its checkpoints":
+        where = ["--run-dir", str(finished / "checkpoints")]
+    elif case == "root is a run":
+        where = ["--root", str(finished)]
+    elif case == "no valid split":
+        knobs["task_knobs"] = {**TASK, "n_valid": 0}
+    elif case == "no train split":
+        knobs["task_knobs"] = {**TASK, "n_train": 0}
+    elif case == "huge model":
+        knobs["hidden"] = 4_000_000_000
+    result = run_cli(capsys, "train", *cli_args(knobs), *where, "--quiet")
+    assert result.returncode == 2
+    one_line(result.stderr)
+    assert tree_digest(tmp_path) == before and not (tmp_path / "new").exists()
+
+
+def test_an_overflowing_update_marks_the_run_diverged(tmp_path, capsys):
+    result = run_cli(capsys, "train", *cli_args({**KNOBS, "lr": 1e308, "clip": None}), "--run-dir",
+                     str(tmp_path / "run"), "--quiet")
+    assert result.returncode == 3
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "diverged"
+
+
+def test_a_pretrained_run_resumes_from_anywhere_even_after_its_source_is_gone(tmp_path, capsys, monkeypatch):
+    _finished_run(tmp_path, "src", arch="rnn", epochs=1)
+    monkeypatch.chdir(tmp_path)
+    knobs = {**KNOBS, "arch": "srnn", "epochs": 2, "pretrained_lr_scale": 0.1}
+    assert run_cli(capsys, "train", *cli_args(knobs), "--init-from", "src", "--run-dir", "child",
+                   "--quiet").returncode == 0
+    assert read_config(tmp_path / "child").init_from == str(tmp_path / "src")
+    import shutil
+
+    shutil.rmtree(tmp_path / "src")
+    monkeypatch.chdir(tmp_path.parent)
+    result = run_cli(capsys, "train", "--resume", "--run-dir", str(tmp_path / "child"), "--epochs", "3", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert len(load_metrics(tmp_path / "child")) == 3
+
+
+@pytest.mark.parametrize("damage", [{"epoch": "1"}, {"history": None}, {"epoch": 7}, {"optimizer": []}])
+def test_a_checkpoint_with_a_broken_training_state_falls_back_to_previous(tmp_path, damage, capsys):
+    run_dir = _finished_run(tmp_path)
+    (run_dir / "summary.json").unlink()
+    last = run_dir / "checkpoints" / "last.pt"
+    state = torch.load(last, weights_only=True)
+    torch.save({**state, **damage}, last)
+    result = run_cli(capsys, "train", "--resume", "--run-dir", str(run_dir), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "resumed from previous.pt" in (run_dir / "run.log").read_text()
+
+
+def test_a_refused_fallback_writes_nothing(tmp_path, capsys):
+    run_dir = _finished_run(tmp_path)
+    (run_dir / "summary.json").unlink()
+    for name in ("last.pt", "previous.pt"):
+        (run_dir / "checkpoints" / name).write_bytes(b"not a checkpoint")
+    before = tree_digest(run_dir)
+    assert run_cli(capsys, "train", "--resume", "--run-dir", str(run_dir)).returncode == 2
+    assert tree_digest(run_dir) == before
+
+
+@pytest.mark.parametrize("summary", ['{"dataset": ["jsb"], "arch": "rnn", "cell": "tanh", "metric": "nll", '
+                                     '"status": "ok"}', "{}", "[]", "null"])
+def test_report_skips_summaries_of_the_wrong_shape(tmp_path, summary, capsys):
+    good = _finished_run(tmp_path / "runs", "good")
+    (tmp_path / "runs" / "odd").mkdir()
+    (tmp_path / "runs" / "odd" / "summary.json").write_text(summary)
+    result = run_cli(capsys, "report", "--root", str(tmp_path / "runs"))
+    assert result.returncode == 0 and "skipping" in result.stderr and "odd" in result.stderr
+    assert str(good.name) not in result.stderr
+
+
+@pytest.mark.parametrize("args", [["report", "--root", "{tmp}/typo"], ["report", "--root", "{tmp}/a_file"],
+                                  ["data", "list", "--root", "{tmp}/a_file"],
+                                  ["data", "stats", "arithmetic", "--seed", "-1"],
+                                  ["report", "--root", "{tmp}", "--csv", "{tmp}/no/such/t.csv"]])
+def test_other_tools_refuse_bad_places_in_one_line(tmp_path, args, capsys):
+    (tmp_path / "a_file").write_text("x")
+    result = run_cli(capsys, *[a.format(tmp=tmp_path) for a in args])
+    assert result.returncode == 2
+    one_line(result.stderr)

@@ -167,7 +167,9 @@ def test_pretraining_copies_same_role_parameters_and_scales_their_learning_rate(
     with pytest.raises(RnnlabError, match="pretrained_lr_scale.*does not apply without init_from"):
         TrainConfig(pretrained_lr_scale=0.1).validate()
     with pytest.raises(RnnlabError, match="not a finished run folder"):
-        TrainConfig(init_from=str(tmp_path / "nothing")).validate()
+        Trainer(TrainConfig(arch="srnn", init_from=str(tmp_path / "nothing"), **small), run_dir=tmp_path / "n",
+                progress=False)
+    assert not (tmp_path / "n").exists()
     with pytest.raises(RnnlabError, match="shares no weight matrix"):
         Trainer(TrainConfig(arch="rnn", init_from=str(tmp_path / "rnn"), **{**small, "hidden": 5}),
                 run_dir=tmp_path / "x", progress=False)

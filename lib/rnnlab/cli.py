@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "train": ("rnnlab.train.cli", "train one architecture on one dataset and write a run record"),
     "sweep": ("rnnlab.train.sweep", "run a grid of trainings from experiments/*.json on Ray"),
     "report": ("rnnlab.train.report", "tabulate the run store beside the papers' numbers"),
+    "search": ("rnnlab.search.cli", "architecture search over cells written as graphs (Jozefowicz et al. 2015)"),
 }
 
 
@@ -55,6 +56,13 @@ def main(argv: list[str] | None = None) -> int:
         return int(args._module.main(args) or 0)
     except RnnlabError as err:
         print(f"rnnlab {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a folder that is a file, no permission, disk full, name too long, ...
+        where = f": {err.filename!r}" if err.filename else ""
+        print(f"rnnlab {args.command}: error: {err.strerror or err}{where}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"rnnlab {args.command}: error: out of memory; choose smaller sizes", file=sys.stderr)
         return 2
 
 

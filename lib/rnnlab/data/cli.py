@@ -35,8 +35,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from rnnlab.data import DATASETS, load_dataset
+    from pathlib import Path
 
+    from rnnlab.data import DATASETS, load_dataset
+    from rnnlab.errors import RnnlabError
+
+    root = getattr(args, "root", None)
+    if root is not None and not Path(root).is_dir():
+        raise RnnlabError(f"--root {root!r} is not a folder" + ("" if Path(root).exists() else " (it does not exist)"))
+    if not 0 <= getattr(args, "seed", 0) <= 2**32 - 1:
+        raise RnnlabError(f"--seed must be an integer in [0, {2**32 - 1}], got {args.seed}")
     if args.data_command == "list":
         from rnnlab.data.fetch import inventory
 

@@ -66,6 +66,8 @@ def read(path: Path, config: TrainConfig, device=None) -> dict:
         state = torch.load(path, map_location=device, weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"checkpoint {str(path)!r} is a folder, not a file") from None
     except Exception as err:  # torch raises many types for torn, random or unsafe files
         raise CheckpointError(f"checkpoint {str(path)!r} is not a readable rnnlab checkpoint "
                               f"({_load_failure(err)})") from None
@@ -101,22 +103,47 @@ def load_model_state(model: torch.nn.Module, state: dict, path: Path) -> None:
         raise ForeignCheckpointError(f"checkpoint {str(path)!r} does not fit this model ({first})") from None
 
 
+TRAINING_STATE = {"model": dict, "optimizer": dict, "schedule": dict, "rng": dict, "epoch": int, "updates": int,
+                  "history": list, "update_rows": list, "best_epoch": int, "bad_epochs": int,
+                  "train_seconds": (int, float)}
+
+
+def read_training_state(path: Path, config: TrainConfig, device=None) -> dict:
+    """``read`` plus a check that the file holds a complete training state of the right types."""
+    state = read(path, config, device)
+    for key, kind in TRAINING_STATE.items():
+        if not isinstance(state.get(key), kind) or isinstance(state.get(key), bool):
+            raise CheckpointError(f"checkpoint {str(path)!r} lacks a complete training state ({key!r} is "
+                                  f"{type(state.get(key)).__name__})")
+    if not all(isinstance(row, dict) for row in state["history"] + state["update_rows"]):
+        raise CheckpointError(f"checkpoint {str(path)!r} lacks a complete training state (history rows)")
+    if state["epoch"] != len(state["history"]) or state["epoch"] < 0:
+        raise CheckpointError(f"checkpoint {str(path)!r} is inconsistent (epoch {state['epoch']}, "
+                              f"{len(state['history'])} history rows)")
+    if not (state.get("best_valid") is None or isinstance(state["best_valid"], int | float)):
+        raise CheckpointError(f"checkpoint {str(path)!r} lacks a complete training state ('best_valid')")
+    return state
+
+
 def read_latest(folder: Path, config: TrainConfig, device=None, log=print) -> tuple[dict, Path] | None:
     """The newest good training checkpoint in ``folder`` (``last.pt``, else ``previous.pt``), or None if neither
-    exists. A damaged ``last.pt`` falls back to ``previous.pt`` and ``log`` says so; a foreign one is refused."""
+    exists. A damaged ``last.pt`` falls back to ``previous.pt`` and ``log`` says so (only once the fallback has
+    succeeded: a refused resume writes nothing); a foreign one is refused."""
     folder = Path(folder)
     last, previous = folder / LAST, folder / PREVIOUS
     if not last.exists() and not previous.exists():
         return None
     if last.exists():
         try:
-            return read(last, config, device), last
+            return read_training_state(last, config, device), last
         except ForeignCheckpointError:
             raise
         except CheckpointError as err:
             if not previous.exists():
                 raise
-            log(f"{err}; falling back to {previous.name} (at most one checkpoint interval is lost)")
+            note = f"{err}; falling back to {previous.name} (at most one checkpoint interval is lost)"
     else:
-        log(f"{last.name} is missing (a run killed while rotating checkpoints); using {previous.name}")
-    return read(previous, config, device), previous
+        note = f"{last.name} is missing (a run killed while rotating checkpoints); using {previous.name}"
+    state = read_training_state(previous, config, device)
+    log(note)
+    return state, previous

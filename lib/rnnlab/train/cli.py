@@ -94,6 +94,10 @@ def config_for(args) -> TrainConfig:
     except a larger ``epochs``/``patience``. Raises before anything is written.
     """
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
+    if args.run_dir is not None and not str(args.run_dir).strip():
+        raise RnnlabError("--run-dir must name a folder (got an empty string); leave it out for a new folder")
+    if given.get("init_from"):  # recorded absolute: the notebook runs elsewhere, a resume may too
+        given["init_from"] = str(Path(given["init_from"]).resolve())
     if not args.resume:
         config = TrainConfig(**given)
         return (smoke_overrides(config) if args.smoke else config).validate()
@@ -132,6 +136,10 @@ def _run_notebook(config: TrainConfig, args) -> dict:
     run_dir = Path(args.run_dir) if args.run_dir else new_run_dir(args.root, f"{config.arch}-{config.cell}-"
                                                                               f"{config.dataset}")
     run_dir = run_dir.resolve()  # the kernel runs in notebooks/
+    has_record = (run_dir / "config.json").exists() or (run_dir / "summary.json").exists()
+    if has_record and not args.resume:  # the same rule the trainer applies, before a kernel starts
+        raise RnnlabError(f"run_dir {str(run_dir)!r} already holds a run; resume it (--resume) or choose another "
+                          "run_dir")
     values = {**config.to_dict(), "run_dir": str(run_dir), "smoke": False, "resume": bool(args.resume)}
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     fd, scratch = tempfile.mkstemp(prefix=f".{run_dir.name}.03_train.", suffix=".ipynb", dir=run_dir.parent)

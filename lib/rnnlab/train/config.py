@@ -105,13 +105,6 @@ class TrainConfig:
         if not self.init_from and self.pretrained_lr_scale != 1.0:
             raise RnnlabError(f"pretrained_lr_scale={self.pretrained_lr_scale!r} does not apply without init_from "
                               "(leave it at 1.0)")
-        if self.init_from:
-            from pathlib import Path
-
-            best = Path(self.init_from) / "checkpoints" / "best.pt"
-            if not best.exists():
-                raise RnnlabError(f"init_from {self.init_from!r} is not a finished run folder (no {best.name} in "
-                                  "its checkpoints/); train that run first")
         default_beta = _DEFAULTS["decay_beta"]
         if self.schedule != "pascanu" and self.decay_beta != default_beta:
             raise RnnlabError(f"decay_beta={self.decay_beta!r} does not apply: only schedule 'pascanu' uses it, "
@@ -184,7 +177,8 @@ def _check_type(name: str, value, expected: tuple[type, bool]) -> None:
     elif base is int:
         ok, what = isinstance(value, int) and not isinstance(value, bool), "an integer"
     else:
-        ok, what = isinstance(value, base), {str: "a string", dict: "a dict", bool: "True or False"}[base]
+        ok, what = isinstance(value, base), {str: "a string", dict: "a dict (papermill: -y 'name: {...}')",
+                                             bool: "True or False"}[base]
     if not ok:
         none = " or None" if optional else ""
         raise RnnlabError(f"{name} must be {what}{none}, got {value!r}")

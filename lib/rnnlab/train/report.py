@@ -60,6 +60,13 @@ def paper_report(root, paper: str, csv: str | None, publish_to: str | None = Non
 
 
 def main(args) -> int:
+    from pathlib import Path
+
+    from rnnlab.errors import RnnlabError
+
+    if args.csv and (not Path(args.csv).parent.is_dir() or Path(args.csv).is_dir()):
+        raise RnnlabError(f"--csv {args.csv!r}: " + ("is a folder" if Path(args.csv).is_dir() else
+                                                     "its folder does not exist"))
     if args.paper:
         return paper_report(args.root, args.paper, args.csv, args.publish)
     table = results_table(args.root)

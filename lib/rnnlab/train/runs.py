@@ -100,17 +100,26 @@ def append_log(run_dir: Path | str, line: str) -> None:
         handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
 
 
+SUMMARY_FIELDS = ("dataset", "arch", "cell", "metric", "status")  # what every reader of the store relies on
+
+
 def load(root: Path | str | None = None) -> pd.DataFrame:
     """All runs under ``root`` as one DataFrame, one row per run (summary fields flattened; ``test_*`` and
     ``train_*`` columns: the best checkpoint evaluated on the test and training sets).
 
     An unreadable ``summary.json`` is skipped with a warning on stderr naming it; the other runs are still read.
     """
+    if root is not None and not Path(root).is_dir():
+        raise RnnlabError(f"run store {str(root)!r} is not a folder" + ("" if Path(root).exists() else
+                                                                          " (it does not exist)"))
     root = Path(root) if root is not None else runs_dir()
     rows = []
     for summary_path in sorted(root.glob("**/summary.json")):
         try:
             summary = _read_json_object(summary_path)
+            wrong = [k for k in SUMMARY_FIELDS if not isinstance(summary.get(k), str)]
+            if wrong:
+                raise RnnlabError(f"{str(summary_path)!r} lacks {', '.join(wrong)} (or holds another type)")
         except RnnlabError as err:
             print(f"rnnlab: warning: skipping run: {err}", file=sys.stderr)
             continue

@@ -36,6 +36,7 @@ or blocked parent is blocked, not run.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -341,16 +342,18 @@ def _point(where, sweep_dir, base, datasets, models, label, model, combo, drawn,
     if smoke:
         knobs = _merge(knobs, smoke_knobs)
     run_dir = sweep_dir / point
-    for knob, value in list(knobs.items()):
-        if value == AFTER:
-            if parent is None:
-                raise RnnlabError(f"{where}, point {point}: knob {knob} is {AFTER!r} but the model has no 'after'")
-            knobs[knob] = str(parent.run_dir)
+    from_parent = [knob for knob, value in knobs.items() if value == AFTER]
+    if from_parent and parent is None:
+        raise RnnlabError(f"{where}, point {point}: knob {from_parent[0]} is {AFTER!r} but the model has no 'after'")
     try:
-        config = TrainConfig.from_dict(knobs)
+        config = TrainConfig.from_dict({**knobs, **{k: "" for k in from_parent}})
         if smoke:
             config = smoke_overrides(config)
-        config.validate()
+        # The parent's folder does not exist before the sweep runs it, so a knob that names it is checked with
+        # its neutral value (the kernel checks the folder when the child starts, after its parent ended ok).
+        neutral = {"pretrained_lr_scale": 1.0} if "init_from" in from_parent else {}
+        dataclasses.replace(config, **neutral).validate()
+        config = dataclasses.replace(config, **{k: str(parent.run_dir) for k in from_parent})
     except (RnnlabError, TypeError) as err:
         raise RnnlabError(f"{where}, point {point}: {err}") from None
     return Point(name=point, dataset=label, model=model, values=values, knobs=config.to_dict(), run_dir=run_dir,

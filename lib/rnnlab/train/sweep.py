@@ -109,6 +109,7 @@ def _keep_notebook(scratch: str, run_dir: Path) -> None:
     """Rename papermill's output into the run folder (the executed notebook is the run's readable record)."""
     if Path(scratch).exists():
         run_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(scratch, 0o644)  # mkstemp's 0600 would hide the record from other users of a shared store
         os.replace(scratch, run_dir / NOTEBOOK)
 
 

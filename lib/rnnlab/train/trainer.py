@@ -106,21 +106,33 @@ class Trainer:
             raise RnnlabError(f"resume must be False, True or 'auto', got {resume!r}")
         if resume and run_dir is None:
             raise RnnlabError("resume needs the run_dir of the run to continue")
+        if run_dir is not None and str(run_dir).strip() == "":
+            raise RnnlabError("run_dir must name a folder (got an empty string); leave it out for a new folder")
+        if config.init_from:  # recorded absolute, so a resume from another working directory finds it
+            config = dataclasses.replace(config, init_from=str(Path(config.init_from).resolve()))
         self.config = config.validate()
         self.device = resolve_device(config.device)
         self.dataset = dataset if dataset is not None else load_dataset(config.dataset, seed=config.seed,
                                                                         **config.task_knobs)
         self.eval_dataset = subset(self.dataset, config.max_eval_sequences)
+        for split in ("train", "valid", "test"):
+            if not self.eval_dataset.splits.get(split):
+                raise RnnlabError(f"dataset {config.dataset!r} has no {split} sequences "
+                                  f"(task_knobs {config.task_knobs or '{}'}); every split needs at least one")
         self.metric = self.dataset.metric
         self.name = f"{config.arch}-{config.cell}-{config.dataset}"
         seed_everything(config.seed)
-        self.model = build_model_for(config, self.dataset).to(self.device)
-        self.pretrained = self._copy_pretrained() if config.init_from else []
-        groups = [{"params": [p for n, p in self.model.named_parameters() if n not in self.pretrained]},
-                  {"params": [p for n, p in self.model.named_parameters() if n in self.pretrained],
-                   "lr_scale": config.pretrained_lr_scale}]
-        self.optimizer = make_optimizer(config.optimizer, [g for g in groups if g["params"]], config.lr)
-        set_lr(self.optimizer, config.lr)
+        try:
+            self.model = build_model_for(config, self.dataset).to(self.device)
+        except (MemoryError, RuntimeError) as err:
+            if not isinstance(err, MemoryError) and "alloc" not in str(err):
+                raise
+            raise RnnlabError(f"the model does not fit in memory (hidden={config.hidden}; "
+                              f"{str(err).splitlines()[0][:100]})") from None
+        continuing = bool(resume) and run_dir is not None and (Path(run_dir) / "config.json").exists()
+        # a continuing run takes every weight from its checkpoint; the source run may even be gone by now
+        self.pretrained = self._copy_pretrained() if config.init_from and not continuing else []
+        self.optimizer = self._make_optimizer()
         self.schedule = Schedule(config.schedule, config.lr, beta=config.decay_beta,
                                  start_patience=config.decay_start_patience)
         self.epoch = 0
@@ -136,6 +148,10 @@ class Trainer:
 
         if resume is True and not Path(run_dir).is_dir():
             raise RnnlabError(f"run folder {str(run_dir)!r} does not exist; nothing to resume")
+        if run_dir is not None:
+            _refuse_inside_a_run(Path(run_dir))
+        elif root is not None:
+            _refuse_inside_a_run(Path(root) / "new-run")  # the root itself must not be (inside) a run record
         if run_dir is None:
             self.run_dir = new_run_dir(root, self.name)
         else:
@@ -156,6 +172,9 @@ class Trainer:
         a deep output): a DT(S) readout reads h_t, a DOT(S) readout reads the deep-output layer."""
         source = Path(self.config.init_from)
         path = source / "checkpoints" / checkpoints.BEST
+        if not path.is_file() or not (source / "config.json").is_file():
+            raise RnnlabError(f"init_from {str(source)!r} is not a finished run folder (no config.json and "
+                              f"checkpoints/{path.name}); train that run first")
         parent = read_config(source)
         weights = checkpoints.read(path, parent, self.device)["model"]
         own = dict(self.model.named_parameters())
@@ -246,11 +265,24 @@ class Trainer:
             "schedule": self.schedule.state_dict(), "rng": rng_state(), "epoch": self.epoch,
             "updates": self.updates, "history": self.history, "update_rows": self.update_rows,
             "best_valid": self.best_valid, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs,
-            "train_seconds": self.train_seconds,
+            "train_seconds": self.train_seconds, "pretrained": self.pretrained,
         }
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        """The optimizer, with the parameters copied from ``init_from`` in a group of their own (``lr_scale``)."""
+        config = self.config
+        groups = [{"params": [p for n, p in self.model.named_parameters() if n not in self.pretrained]},
+                  {"params": [p for n, p in self.model.named_parameters() if n in self.pretrained],
+                   "lr_scale": config.pretrained_lr_scale}]
+        optimizer = make_optimizer(config.optimizer, [g for g in groups if g["params"]], config.lr)
+        set_lr(optimizer, config.lr)
+        return optimizer
 
     def _load_checkpoint(self, state: dict, path: Path) -> None:
         checkpoints.load_model_state(self.model, state, path)
+        if list(state.get("pretrained", [])) != self.pretrained:
+            self.pretrained = list(state.get("pretrained", []))
+            self.optimizer = self._make_optimizer()
         try:
             self.optimizer.load_state_dict(state["optimizer"])
             self.schedule = Schedule.from_state(state["schedule"])
@@ -297,7 +329,12 @@ class Trainer:
             clipped = grad_norm > clip
             lr = self.schedule.lr(self.updates)
             set_lr(self.optimizer, lr)
-            self.optimizer.step()
+            try:
+                self.optimizer.step()
+            except RuntimeError as err:  # e.g. a huge lr times a gradient overflows the optimizer's arithmetic
+                if "overflow" not in str(err):
+                    raise
+                raise _Diverged(f"the update overflowed at update {self.updates + 1} ({err})") from None
             self.updates += 1
             n = int(batch.n_tokens)
             nats += loss_value * n
@@ -407,6 +444,13 @@ class Trainer:
             "commit": _project_commit(), "nll_convention": "per frame (nll) and mean over pieces (nll_pieces)"
             if self.metric == "nll" else None,
         }
+
+
+def _refuse_inside_a_run(folder: Path) -> None:
+    """One line when ``folder`` lies inside another run's record (its folder, its checkpoints/, ...)."""
+    for parent in Path(folder).resolve().parents:
+        if (parent / "config.json").is_file() and ((parent / "checkpoints").is_dir() or (parent / "run.log").exists()):
+            raise RnnlabError(f"{str(folder)!r} lies inside the run record {str(parent)!r}; choose a folder outside it")
 
 
 def _project_commit() -> str | None:
