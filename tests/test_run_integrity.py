@@ -596,3 +596,31 @@ def test_other_tools_refuse_bad_places_in_one_line(tmp_path, args, capsys):
     result = run_cli(capsys, *[a.format(tmp=tmp_path) for a in args])
     assert result.returncode == 2
     one_line(result.stderr)
+
+
+def test_a_last_pt_that_is_a_folder_is_moved_aside_and_the_run_goes_on(tmp_path, capsys):
+    run_dir = _finished_run(tmp_path)
+    (run_dir / "summary.json").unlink()
+    last = run_dir / "checkpoints" / "last.pt"
+    last.unlink()
+    last.mkdir()
+    result = run_cli(capsys, "train", "--resume", "--run-dir", str(run_dir), "--epochs", "4", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert last.is_file() and (run_dir / "checkpoints" / "last.pt.damaged").is_dir()
+    assert len(load_metrics(run_dir)) == 4
+
+
+def test_a_bad_best_pt_is_refused_before_a_resume_trains(tmp_path, capsys):
+    run_dir = _finished_run(tmp_path)
+    (run_dir / "checkpoints" / "best.pt").write_bytes(b"junk")
+    before = load_metrics(run_dir)
+    result = run_cli(capsys, "train", "--resume", "--run-dir", str(run_dir), "--epochs", "5")
+    assert result.returncode == 2 and "best.pt" in one_line(result.stderr)
+    pd.testing.assert_frame_equal(load_metrics(run_dir), before)
+
+
+def test_notebook_dict_knobs_may_come_as_json_text():
+    config = TrainConfig.from_parameters({"dataset": "arithmetic", "task_knobs": '{"n_train": 32}'})
+    assert config.task_knobs == {"n_train": 32}
+    with pytest.raises(RnnlabError, match="task_knobs must be a JSON object"):
+        TrainConfig.from_parameters({"task_knobs": "{n_train: 32"})

@@ -53,6 +53,8 @@ def checkpoint_meta(config: TrainConfig) -> dict:
 def save(folder: Path, name: str, state: dict, config: TrainConfig) -> Path:
     """Write ``folder/name`` atomically with ``meta``; ``last.pt`` keeps its predecessor as ``previous.pt``."""
     path = Path(folder) / name
+    if path.exists() and not path.is_file():  # a damaged entry (a folder, a device) is moved aside, not rotated
+        os.replace(path, path.with_name(f"{name}.damaged"))
     if name == LAST and path.exists():
         os.replace(path, path.with_name(PREVIOUS))
     atomic_torch_save(path, {**state, "meta": checkpoint_meta(config)})

@@ -127,6 +127,18 @@ class TrainConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
+    def from_parameters(cls, values: dict) -> TrainConfig:
+        """``from_dict`` for notebook parameters: a dict knob given as a JSON string (papermill's ``-p``) is read."""
+        values = dict(values)
+        for name, (base, _) in _KNOB_TYPES.items():
+            if base is dict and isinstance(values.get(name), str):
+                try:
+                    values[name] = json.loads(values[name])
+                except json.JSONDecodeError as err:
+                    raise RnnlabError(f"{name} must be a JSON object, got {values[name]!r} ({err})") from None
+        return cls.from_dict(values)
+
+    @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
         """Build from a dict (e.g. notebook parameters); unknown keys are an error."""
         known = {f.name for f in dataclasses.fields(cls)}

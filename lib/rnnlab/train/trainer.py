@@ -229,6 +229,8 @@ class Trainer:
         if found is not None:
             state, path = found
             self._load_checkpoint(state, path)
+            if self.best_path.exists():  # the test metric comes from it at the end: refuse a bad one now
+                checkpoints.read(self.best_path, self.config, self.device)
             extended = [f"{k} {getattr(recorded, k)} -> {getattr(self.config, k)}" for k in EXTENSIBLE_KNOBS
                         if getattr(recorded, k) != getattr(self.config, k)]
             if summary and summary.get("status") in ("ok", "diverged") and not extended:
