@@ -443,14 +443,14 @@ def test_sweep_specs_fail_in_one_line_naming_file_position_or_point(tmp_path, te
 
 
 def test_a_sweep_skips_a_locked_point_and_says_so(tmp_path, capsys):
-    from rnnlab.train.sweep import point_name, run_point
+    from rnnlab.train.sweep import run_point
 
-    params = {"seed": 3}
-    point = tmp_path / point_name(params)
+    point = tmp_path / "seed=3"
     point.mkdir()
     with RunLock(point):
-        summary = run_point(params, KNOBS, str(tmp_path), smoke=False, threads=1)
-    assert summary["status"] == "locked"
+        record = run_point({"name": "seed=3", "run_dir": str(point), "knobs": {**KNOBS, "seed": 3}, "smoke": False,
+                            "threads": 1})
+    assert record["status"] == "locked"
     assert "skipping seed=3" in capsys.readouterr().out
     assert sorted(p.name for p in point.iterdir()) == [".lock"]
 

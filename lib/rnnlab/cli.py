@@ -17,7 +17,7 @@ SUBCOMMANDS = {
     "data": ("rnnlab.data.cli", "list, fetch and inspect datasets (music, PTB, synthetic tasks)"),
     "archs": ("rnnlab.nets.cli", "list every cell and deep architecture with its parameter count"),
     "train": ("rnnlab.train.cli", "train one architecture on one dataset and write a run record"),
-    "sweep": ("rnnlab.train.sweep", "run a grid of trainings from experiments/*.json on Ray"),
+    "sweep": ("rnnlab.train.sweep", "run a paper's campaign (experiments/*.json) on a local pool or a Ray cluster"),
     "report": ("rnnlab.train.report", "tabulate the run store beside the papers' numbers"),
     "search": ("rnnlab.search.cli", "architecture search over cells written as graphs (Jozefowicz et al. 2015)"),
 }

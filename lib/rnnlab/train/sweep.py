@@ -82,14 +82,14 @@ def _execute(job: dict, run_dir: Path, start: float) -> dict:
             Path(scratch).unlink(missing_ok=True)
             print(f"[sweep] skipping {job['name']}: {err.evalue}", flush=True)
             return _record("locked", _one_line(err.evalue), None, start)
-        _keep_notebook(scratch, run_dir)
+        _keep_notebook(scratch, run_dir, start)
         message = _one_line(f"{err.ename}: {err.evalue}")
         _write_point_file(run_dir, job["name"], "failed", message)
         return _record("failed", message, read_summary(run_dir), start)
     except BaseException:
-        _keep_notebook(scratch, run_dir)
+        _keep_notebook(scratch, run_dir, start)
         raise
-    _keep_notebook(scratch, run_dir)
+    _keep_notebook(scratch, run_dir, start)
     summary = read_summary(run_dir)
     recorded = json.loads((run_dir / "config.json").read_text())
     differs = sorted(k for k in job["knobs"] if recorded.get(k) != job["knobs"][k])
@@ -105,10 +105,16 @@ def _execute(job: dict, run_dir: Path, start: float) -> dict:
     return _record(summary["status"], summary.get("message", ""), summary, start)
 
 
-def _keep_notebook(scratch: str, run_dir: Path) -> None:
-    """Rename papermill's output into the run folder (the executed notebook is the run's readable record)."""
+def _keep_notebook(scratch: str, run_dir: Path, start: float) -> None:
+    """Rename papermill's output into the run folder (the executed notebook is the run's readable record).
+
+    Scratch copies of this point older than ours were left by killed workers: nobody else can be writing them
+    (the run's lock made any later writer give up and delete its own), so they go."""
     if Path(scratch).exists():
         run_dir.mkdir(parents=True, exist_ok=True)
+        for stale in run_dir.parent.glob(f".{run_dir.name}.*.{NOTEBOOK}"):
+            if stale != Path(scratch) and stale.stat().st_mtime < start:
+                stale.unlink(missing_ok=True)
         os.chmod(scratch, 0o644)  # mkstemp's 0600 would hide the record from other users of a shared store
         os.replace(scratch, run_dir / NOTEBOOK)
 
@@ -277,7 +283,7 @@ def run_sweep(spec: dict, root: str | Path | None = None, smoke: bool = False, e
                       f"{len(ready)} ready · engine {engine}, {concurrency} at once"
                       + (f", {pool.gpus:g} GPU per point" if engine == "ray" and pool.gpus else ""))
         for point in points:  # children of parents that failed earlier are blocked from the start
-            _block_if_parent_failed(point, records, progress)
+            _block_if_parent_failed(point, records, progress, children, by_name)
         running: dict[int, Point] = {}
 
         def submit_ready() -> None:
@@ -285,8 +291,8 @@ def run_sweep(spec: dict, root: str | Path | None = None, smoke: bool = False, e
                 point = ready.pop(0)
                 job = {"name": point.name, "run_dir": str(point.run_dir), "knobs": point.knobs, "smoke": smoke,
                        "threads": 1}
-                running[pool.submit(run_point, job)] = point
                 progress.started(point)
+                running[pool.submit(run_point, job)] = point
 
         submit_ready()
         try:
@@ -308,7 +314,7 @@ def run_sweep(spec: dict, root: str | Path | None = None, smoke: bool = False, e
                     if record["status"] == "ok":
                         ready.append(by_name[child])
                     else:
-                        _block_if_parent_failed(by_name[child], records, progress)
+                        _block_if_parent_failed(by_name[child], records, progress, children, by_name)
                 submit_ready()
         except KeyboardInterrupt:
             progress.line("interrupted: run the same command again to resume the unfinished points")
@@ -318,14 +324,17 @@ def run_sweep(spec: dict, root: str | Path | None = None, smoke: bool = False, e
     return table_rows(points, records)
 
 
-def _block_if_parent_failed(point: Point, records: dict, progress: Progress) -> None:
-    """Mark ``point`` (and its descendants) blocked when its parent ended without an ok run."""
+def _block_if_parent_failed(point: Point, records: dict, progress: Progress, children: dict, by_name: dict) -> None:
+    """Mark ``point`` and its descendants blocked when its parent ended without an ok run."""
     parent = records.get(point.after) if point.after else None
     if point.name in records or parent is None or parent["status"] == "ok":
         return
     message = f"parent {point.after} is {parent['status']}"
     records[point.name] = _record("blocked", message, None, time.time())
     progress.blocked(point, message)
+    for child in children.get(point.name, []):
+        if child in by_name:
+            _block_if_parent_failed(by_name[child], records, progress, children, by_name)
 
 
 def table_rows(points: list[Point], records: dict[str, dict]) -> list[dict]:
@@ -409,6 +418,10 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> int:
+    from rnnlab.errors import check_positive
+
+    if args.workers is not None:
+        check_positive("workers", args.workers)
     spec = load_spec(args.spec)
     points = select(expand(spec, root=args.root, smoke=args.smoke), args.only)
     if args.dry_run:

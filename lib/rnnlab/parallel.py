@@ -1,0 +1,204 @@
+"""Run independent jobs in parallel and get their results as they finish: one interface, three engines.
+
+    with WorkerPool("local", workers=4) as pool:
+        for index, result in pool.map_unordered(fn, items):
+            ...
+
+* ``inline``: in this process, one job after another (tests, notebooks' smoke runs, debugging);
+* ``local``: ``concurrent.futures.ProcessPoolExecutor`` with ``workers`` processes, each limited to one torch
+  thread (so N workers use N cores and do not oversubscribe them); the pool lives as long as the ``with`` block;
+* ``ray``: Ray tasks (1 CPU each) on an existing cluster — ``address`` or ``$RAY_ADDRESS`` (``"auto"`` joins the
+  local one); without either a local Ray instance is started.
+
+``fn`` must be importable (a module-level function) for ``local`` and ``ray``. Results come back with the index of
+their item, in completion order; a job's exception is raised in the caller.
+
+Jobs that depend on other jobs' results (a sweep's children after their parents) use ``submit`` and
+``next_finished`` instead: submit what is ready, and submit more as jobs finish::
+
+    with WorkerPool("ray", workers=8, gpus="auto") as pool:
+        job = pool.submit(fn, item)
+        job, ok, value = pool.next_finished()   # value: the result, or the exception when ok is False
+
+``next_finished`` never raises a job's failure: a job that raised, or whose worker died (``kill -9``, a lost Ray
+node), comes back with ``ok=False`` and the exception, and the pool stays usable (``local`` replaces a broken
+process pool; Ray tasks submitted this way are not retried). ``gpus`` (``ray`` only): GPUs per job, or ``"auto"``:
+one per job when the cluster has GPUs, none otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+from rnnlab.errors import RnnlabError, check_choice, check_positive
+
+ENGINES = ("inline", "local", "ray")
+
+
+def _one_thread() -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+
+
+class WorkerPool:
+    """A pool of ``workers`` one-thread workers on ``engine`` (see the module docstring)."""
+
+    def __init__(self, engine: str = "local", workers: int = 1, address: str | None = None,
+                 gpus: float | str = 0):
+        check_choice("engine", engine, ENGINES)
+        check_positive("workers", workers)
+        if gpus != "auto" and not (isinstance(gpus, int | float) and not isinstance(gpus, bool) and gpus >= 0):
+            raise RnnlabError(f"gpus must be a number >= 0 or 'auto', got {gpus!r}")
+        self.engine, self.workers, self.address, self.gpus = engine, workers, address, gpus
+        self._executor = None
+        self._jobs: dict = {}  # job id -> future (local), ObjectRef (ray) or (ok, value) (inline)
+        self._next_id = 0
+        self._remotes: dict = {}
+
+    def __enter__(self) -> WorkerPool:
+        if self.engine == "local":
+            import multiprocessing
+
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_one_thread)
+        elif self.engine == "ray":
+            try:
+                import ray
+            except ImportError:  # pragma: no cover - ray is in the environment
+                raise RnnlabError("engine 'ray' needs the ray package; valid engines without it: inline, local") \
+                    from None
+            if not ray.is_initialized():
+                import logging
+
+                address = self.address or os.environ.get("RAY_ADDRESS")
+                try:
+                    ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                             logging_level=logging.WARNING, **({} if address else {"num_cpus": self.workers}))
+                except (ConnectionError, RuntimeError, ValueError) as err:
+                    raise RnnlabError(f"cannot reach the Ray cluster at {address or 'a new local instance'}: "
+                                      f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
+            if self.gpus == "auto":
+                self.gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
+        elif self.gpus == "auto":
+            self.gpus = 0
+        return self
+
+    def cluster_cpus(self) -> int:
+        """CPUs of the Ray cluster (``ray`` engine, inside the ``with`` block), else ``workers``."""
+        if self.engine != "ray":
+            return self.workers
+        import ray
+
+        return int(ray.cluster_resources().get("CPU", self.workers))
+
+    def cluster_gpus(self) -> int:
+        """GPUs of the Ray cluster (``ray`` engine, inside the ``with`` block), else 0."""
+        if self.engine != "ray":
+            return 0
+        import ray
+
+        return int(ray.cluster_resources().get("GPU", 0))
+
+    # ------------------------------------------------------------------------------------ dynamic submission
+    @property
+    def pending(self) -> int:
+        """Jobs submitted and not yet returned by ``next_finished``."""
+        return len(self._jobs)
+
+    def submit(self, fn: Callable, item) -> int:
+        """Start ``fn(item)`` (``local``: queued when all workers are busy); return its job id."""
+        job, self._next_id = self._next_id, self._next_id + 1
+        if self.engine == "inline":
+            try:
+                self._jobs[job] = (True, fn(item))
+            except Exception as err:  # noqa: BLE001 - handed back to the caller by next_finished
+                self._jobs[job] = (False, err)
+        elif self.engine == "local":
+            if self._executor is None:
+                raise RnnlabError("use the pool inside `with WorkerPool(...) as pool:`")
+            if getattr(self._executor, "_broken", False):  # a worker died: start a fresh pool
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self.__enter__()
+            self._jobs[job] = self._executor.submit(fn, item)
+        else:
+            if fn not in self._remotes:
+                import ray
+
+                self._remotes[fn] = ray.remote(num_cpus=1, num_gpus=self.gpus, max_retries=0)(fn)
+            self._jobs[job] = self._remotes[fn].remote(item)
+        return job
+
+    def next_finished(self, timeout: float | None = None) -> tuple[int, bool, object] | None:
+        """Wait for a submitted job: ``(job id, ok, result or exception)``; None after ``timeout`` seconds."""
+        if not self._jobs:
+            raise RnnlabError("next_finished: no job is pending")
+        if self.engine == "inline":
+            job = next(iter(self._jobs))
+            ok, value = self._jobs.pop(job)
+            return job, ok, value
+        if self.engine == "local":
+            by_future = {future: job for job, future in self._jobs.items()}
+            done, _ = wait(list(by_future), timeout=timeout, return_when=FIRST_COMPLETED)
+            if not done:
+                return None
+            future = next(iter(done))
+            job = by_future[future]
+            del self._jobs[job]
+            try:
+                return job, True, future.result()
+            except Exception as err:  # noqa: BLE001 - BrokenProcessPool or the job's own exception
+                return job, False, err
+        import ray
+
+        by_ref = {ref: job for job, ref in self._jobs.items()}
+        done, _ = ray.wait(list(by_ref), num_returns=1, timeout=timeout)
+        if not done:
+            return None
+        job = by_ref[done[0]]
+        del self._jobs[job]
+        try:
+            return job, True, ray.get(done[0])
+        except Exception as err:  # noqa: BLE001 - RayTaskError (the job raised) or a dead worker
+            return job, False, err
+
+    def __exit__(self, *exc) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(cancel_futures=True)
+            self._executor = None
+
+    def map_unordered(self, fn: Callable, items: Iterable) -> Iterator[tuple[int, object]]:
+        """Yield ``(index, fn(item))`` as jobs finish, at most ``workers`` running at once."""
+        items = list(items)
+        if self.engine == "inline":
+            for index, item in enumerate(items):
+                yield index, fn(item)
+        elif self.engine == "local":
+            if self._executor is None:
+                raise RnnlabError("use the pool inside `with WorkerPool(...) as pool:`")
+            futures = {self._executor.submit(fn, item): index for index, item in enumerate(items)}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield futures[future], future.result()
+        else:
+            import ray
+
+            remote = ray.remote(num_cpus=1)(fn)
+            refs = {remote.remote(item): index for index, item in enumerate(items)}
+            pending = list(refs)
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    yield refs[ref], ray.get(ref)
+
+
+def map_unordered(fn: Callable, items: Iterable, engine: str = "local", workers: int = 1,
+                  address: str | None = None) -> Iterator[tuple[int, object]]:
+    """One-shot form of ``WorkerPool(engine, workers, address).map_unordered(fn, items)``."""
+    with WorkerPool(engine, workers, address) as pool:
+        yield from pool.map_unordered(fn, items)
