@@ -1,7 +1,7 @@
 """Training-step speed and memory of every cell × preset, as a ratio to the fused torch.nn module of its family.
 
 One training step = zero_grad + forward + BCE-with-logits over 88 outputs + backward + Adam step, input 88 wide
-(../shared/reference/CPU_SPEED.md). Sizes: a (H 256, B 32, T 100), b (H 512, B 32, T 100), c (H 128, B 16, T 50).
+(docs/speed.md). Sizes: a (H 256, B 32, T 100), b (H 512, B 32, T 100), c (H 128, B 16, T 50).
 
 Method: every configuration runs in its own fresh Python process, which
   1. measures peak memory: ru_maxrss (CPU; resident-set high-water mark) before and after two training steps —
@@ -12,7 +12,9 @@ Method: every configuration runs in its own fresh Python process, which
      with the process's CPU time instead of wall time: with ``--threads 1`` that is immune to other jobs sharing
      the cores (the robust choice on a loaded machine); with more threads it would also count spin-waiting.
 ``--compile`` runs ``model.compile()`` (the opt-in torch.compile) first; compile_s is the wall time of the first,
-compiling step. Families: tanh → nn.RNN; lstm* → nn.LSTM; gru, gru_v1, mut1-3 → nn.GRU. The ratio is also
+compiling step. Families: tanh → nn.RNN; lstm* → nn.LSTM; gru, gru_v1, mut1-3 → nn.GRU. ``graph:lstm``,
+``graph:gru``, ``graph:mut1`` are the library graphs compiled by GraphCell (rnnlab.cells.graph); the summary sets
+each beside its hand-written cell. The ratio is also
 divided by the FLOP ratio of the model to its anchor (weight-matrix entries, each used in one multiply-add per
 token): for the deep forms of tanh, lstm and gru cells this is exactly "their FLOP ratio vs the plain form" (the
 plain form has the anchor's FLOPs); for MUT1-3 (an input embedding, two or three recurrent matrices) and the
@@ -23,6 +25,10 @@ targets refer to: ≤ 1.1× (tanh/GRU forms), ≤ 1.3× (LSTM forms), deep forms
     .venv/bin/python bench/cells.py --quick             # fewer repeats, plain + dts-rnn only
     .venv/bin/python bench/cells.py --threads 1 --clock cpu   # robust ratios on a shared, loaded machine
     .venv/bin/python bench/cells.py --sizes c --cells gru --archs rnn --compile
+    .venv/bin/python bench/cells.py --quick --sizes c --cells lstm,graph:lstm,gru,graph:gru,mut1,graph:mut1 \
+        --threads 1 --clock cpu                         # graph-built cells vs hand-written
+
+Measured (quick, size c, 1 thread, CPU clock, shared machine): see docs/search.md.
 """
 
 from __future__ import annotations
@@ -41,8 +47,21 @@ N_IN = 88
 FAMILY = {"tanh": "rnn", "gru": "gru", "gru_v1": "gru", "mut1": "gru", "mut2": "gru", "mut3": "gru"}
 
 
+GRAPH_CELLS = ("graph:lstm", "graph:gru", "graph:mut1")  # library graphs compiled by GraphCell
+
+
 def family(cell: str) -> str:
+    cell = cell.removeprefix("graph:")
     return "lstm" if cell.startswith("lstm") else FAMILY[cell]
+
+
+def model_options(cell: str) -> dict:
+    """build_model's cell options: ``graph:NAME`` is the library graph NAME compiled by GraphCell."""
+    if cell.startswith("graph:"):
+        from rnnlab.cells.graph import LIBRARY
+
+        return dict(cell="graph", equations=LIBRARY[cell.removeprefix("graph:")])
+    return dict(cell=cell)
 
 
 def worker(spec: dict) -> dict:
@@ -90,7 +109,8 @@ def worker(spec: dict) -> dict:
     def rss_mib():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    model = build_model(arch=spec["arch"], cell=spec["cell"], n_in=N_IN, n_out=N_IN, hidden=hidden).to(device)
+    model = build_model(arch=spec["arch"], **model_options(spec["cell"]), n_in=N_IN, n_out=N_IN,
+                        hidden=hidden).to(device)
     anchor = Anchor(family(spec["cell"])).to(device)
     flop_ratio = count_weights(model) / count_weights(anchor)
     compile_s = None
@@ -151,6 +171,12 @@ def summary(rows: list[dict]) -> None:
         if misses:
             worst = ", ".join(f"{r['cell']}/{r['arch']} {r['normalized']:.2f}" for r in misses[:8])
             print(f"  over target: {worst}{' …' if len(misses) > 8 else ''}")
+        hand = {(r["cell"], r["arch"]): r for r in group}
+        for r in group:
+            twin = hand.get((r["cell"].removeprefix("graph:"), r["arch"]))
+            if r["cell"].startswith("graph:") and twin is not None:
+                print(f"  {r['cell']}/{r['arch']}: {r['ms'] / twin['ms']:.2f}× the hand-written {twin['cell']} "
+                      f"({r['ratio']:.2f}× vs {twin['ratio']:.2f}× the torch.nn anchor)")
 
 
 def run_worker(spec: dict) -> dict:
@@ -166,7 +192,8 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="a,b,c", help="comma-separated subset of a,b,c")
-    parser.add_argument("--cells", default=",".join(CELLS), help="comma-separated cell names")
+    parser.add_argument("--cells", default=",".join([c for c in CELLS if c != "graph"] + list(GRAPH_CELLS)),
+                        help="comma-separated cell names; graph:NAME = library graph NAME compiled by GraphCell")
     parser.add_argument("--archs", default=",".join(ARCHS), help="comma-separated arch ids")
     parser.add_argument("--quick", action="store_true", help="3 repeats, archs rnn and dts-rnn only")
     parser.add_argument("--repeats", type=int, default=7)

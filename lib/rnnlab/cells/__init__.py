@@ -12,11 +12,13 @@
 | gru            | GRU, reset before U, z = 1 takes the candidate             | Chung 2014 Eq. 5            |
 | gru_v1         | GRU, reset after U (= torch.nn.GRU / cuDNN)                | Cho 2014; Chung footnote 1  |
 | mut1/2/3       | the three mutants found by the search                      | Jozefowicz 2015             |
+| graph          | any cell written as equations (``equations=``; default GRU) | Jozefowicz 2015 search space |
 """
 
 from __future__ import annotations
 
 from rnnlab.cells.base import RecurrentCell, project
+from rnnlab.cells.graph import GraphCell
 from rnnlab.cells.gru import GRUCell
 from rnnlab.cells.gru_v1 import GRUv1Cell
 from rnnlab.cells.lstm import LSTMbCell, LSTMCell
@@ -40,6 +42,7 @@ CELLS: dict[str, type[RecurrentCell]] = {
     "mut1": MUT1Cell,
     "mut2": MUT2Cell,
     "mut3": MUT3Cell,
+    "graph": GraphCell,
 }
 
 
@@ -47,7 +50,7 @@ def make_cell(name: str, input_size: int, hidden_size: int, *, prev_size: int | 
     """Build cell ``name`` reading ``input_size`` inputs (0 = none) into ``hidden_size`` units.
 
     ``options`` are the cell's own knobs (``CELLS[name].options``): ``nonlinearity``, ``pool_size``, ``lp_p``
-    for tanh; ``forget_bias`` for the LSTMs that have a forget gate.
+    for tanh; ``forget_bias`` for the LSTMs that have a forget gate; ``equations`` for ``graph``.
     """
     check_choice("cell", name, CELLS)
     cls = CELLS[name]

@@ -54,6 +54,8 @@ class RecurrentNet(nn.Module):
             intermediate_options = dict(nonlinearity=c["transition_nonlinearity"] or c["nonlinearity"], **pool)
         if c["forget_bias"] is not None:
             cell_options = intermediate_options = {"forget_bias": c["forget_bias"]}
+        if c.get("equations") is not None:
+            cell_options = intermediate_options = {"equations": c["equations"]}
         levels = []
         for _ in range(c["levels"]):
             levels.append(
