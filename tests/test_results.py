@@ -87,3 +87,26 @@ def test_learning_curves_thin_long_runs_to_a_bounded_number_of_points():
     assert len(train.x) <= 1000 and train.x[-1] == n
     step = -(-n // 1000)
     assert train.y[-1] == pytest.approx(np.arange(n - step, n).mean())  # the running mean over the thinning step
+
+
+def test_ordering_checks_read_each_claim_per_task():
+    import pandas as pd
+
+    from rnnlab.viz.reports import ordering_checks
+
+    best = pd.DataFrame({"arithmetic": [0.9, 0.3, 0.9], "xml": [0.4, 0.5, 0.4]}, index=["lstm", "lstm_nof", "gru"])
+    checks = ordering_checks(best, [("lstm", ">", "lstm_nof"), ("gru", ">=", "lstm")])
+    assert checks.holds.tolist() == [True, False, True, True]
+    assert checks.claim.tolist() == ["lstm > lstm_nof"] * 2 + ["gru >= lstm"] * 2
+
+
+def test_comparison_figure_shows_paper_and_both_conventions():
+    import pandas as pd
+
+    from rnnlab.viz.reports import comparison_figure
+
+    joined = pd.DataFrame({"dataset": ["jsb", "jsb"], "arch": ["rnn", "dts-rnn"], "cell": ["tanh", "tanh"],
+                           "ours": [8.36, None], "ours per piece": [8.33, None], "paper": [8.338, 8.278]})
+    figure = comparison_figure(joined, "t")
+    assert [t.name for t in figure.data] == ["paper", "ours (per frame)", "ours (mean over pieces)"]
+    assert list(figure.data[0].y) == [8.338, 8.278] and figure.data[1].y[0] == 8.36
