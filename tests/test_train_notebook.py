@@ -27,7 +27,7 @@ def test_papermill_help_lists_every_required_knob_with_its_comment():
         assert name in out and params[name]["help"][:30] in out
 
 
-NOTEBOOK_ONLY = {"smoke", "run_dir", "resume"}
+NOTEBOOK_ONLY = {"smoke", "run_dir", "resume", "live"}
 
 
 def test_every_training_knob_is_a_notebook_parameter_with_the_same_default_type_and_comment():

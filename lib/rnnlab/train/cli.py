@@ -140,7 +140,8 @@ def _run_notebook(config: TrainConfig, args) -> dict:
     if has_record and not args.resume:  # the same rule the trainer applies, before a kernel starts
         raise RnnlabError(f"run_dir {str(run_dir)!r} already holds a run; resume it (--resume) or choose another "
                           "run_dir")
-    values = {**config.to_dict(), "run_dir": str(run_dir), "smoke": False, "resume": bool(args.resume)}
+    values = {**config.to_dict(), "run_dir": str(run_dir), "smoke": False, "resume": bool(args.resume),
+              "live": False}  # a batch run: no widget, the executed notebook stays small
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     fd, scratch = tempfile.mkstemp(prefix=f".{run_dir.name}.03_train.", suffix=".ipynb", dir=run_dir.parent)
     os.close(fd)

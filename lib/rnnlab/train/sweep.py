@@ -73,7 +73,8 @@ def _execute(job: dict, run_dir: Path, start: float) -> dict:
     # The kernel's trainer locks the run folder: papermill writes beside it and the copy is renamed in at the end.
     fd, scratch = tempfile.mkstemp(prefix=f".{run_dir.name}.", suffix=f".{NOTEBOOK}", dir=run_dir.parent)
     os.close(fd)
-    parameters = {**job["knobs"], "run_dir": str(run_dir), "smoke": bool(job.get("smoke")), "resume": "auto"}
+    parameters = {**job["knobs"], "run_dir": str(run_dir), "smoke": bool(job.get("smoke")), "resume": "auto",
+                  "live": False}  # no widget: the executed notebook stays small (its plotly bundle is ~5 MB)
     try:
         pm.execute_notebook(str(notebook), scratch, parameters=parameters, cwd=str(notebook.parent),
                             progress_bar=False, log_output=False)
