@@ -64,6 +64,9 @@ def main(args) -> int:
 
     from rnnlab.errors import RnnlabError
 
+    if args.root is not None and not Path(args.root).is_dir():  # on the command line a typo is an error
+        raise RnnlabError(f"run store {args.root!r} is not a folder" + ("" if Path(args.root).exists() else
+                                                                        " (it does not exist)"))
     if args.csv and (not Path(args.csv).parent.is_dir() or Path(args.csv).is_dir()):
         raise RnnlabError(f"--csv {args.csv!r}: " + ("is a folder" if Path(args.csv).is_dir() else
                                                      "its folder does not exist"))

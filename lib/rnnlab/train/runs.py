@@ -110,9 +110,8 @@ def load(root: Path | str | None = None) -> pd.DataFrame:
 
     An unreadable ``summary.json`` is skipped with a warning on stderr naming it; the other runs are still read.
     """
-    if root is not None and not Path(root).is_dir():
-        raise RnnlabError(f"run store {str(root)!r} is not a folder" + ("" if Path(root).exists() else
-                                                                          " (it does not exist)"))
+    if root is not None and Path(root).exists() and not Path(root).is_dir():
+        raise RnnlabError(f"run store {str(root)!r} is not a folder")  # a missing store simply holds no runs yet
     root = Path(root) if root is not None else runs_dir()
     rows = []
     for summary_path in sorted(root.glob("**/summary.json")):
