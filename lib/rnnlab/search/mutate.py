@@ -22,6 +22,7 @@ from __future__ import annotations
 import random
 
 from rnnlab.cells.graph.nodes import ACTIVATIONS, BINARY, LEAVES, UNARY, Graph, Node, is_linear, validity_problem
+from rnnlab.errors import RnnlabError
 
 MUTATIONS = ("swap_activation", "swap_elementwise", "insert_activation", "remove_node", "replace_by_ancestor",
              "replace_by_combination")
@@ -168,7 +169,10 @@ def mutate(graph: Graph, rng: random.Random, max_operations: int = MAX_OPERATION
         for _ in range(count):
             result = None
             for _ in range(20):
-                result = mutate_once(child, rng)
+                try:
+                    result = mutate_once(child, rng)
+                except RnnlabError:  # the transform made a graph that is no cell (e.g. h' = h): draw another
+                    result = None
                 if result is not None:
                     break
             if result is None:
