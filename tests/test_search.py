@@ -174,3 +174,22 @@ def test_parallel_engines_return_every_item_once():
         list(map_unordered(abs, [1], engine="threads"))
     with pytest.raises(RnnlabError, match="workers must be an integer >= 1, got 0"):
         list(map_unordered(abs, [1], engine="inline", workers=0))
+
+
+def test_a_transform_that_makes_no_cell_is_redrawn_not_raised():
+    """Regression: replacing the output of h' = tanh(W x + W h) by its ancestor h made h' = h, and the error
+    stopped the real search; now such a draw is redrawn."""
+    from rnnlab.cells.graph.nodes import LEAVES
+
+    graph = parse_equations("h' = tanh(lin(x) + lin(h))")
+    raised = 0
+    for seed in range(300):
+        try:
+            mutate_once(graph, random.Random(seed))
+        except RnnlabError:
+            raised += 1
+    assert raised > 0  # the bare transform can produce h' = h (or h' = x) ...
+    rng = random.Random(0)
+    for _ in range(200):  # ... but a child never is one
+        child, _, _ = mutate(graph, rng)
+        assert child.nodes[child.outputs[0]].op not in LEAVES and validity_problem(child) is None
