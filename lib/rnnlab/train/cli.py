@@ -17,7 +17,7 @@ import typing
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError
-from rnnlab.train.config import EXTENSIBLE_KNOBS, TrainConfig, smoke_overrides
+from rnnlab.train.config import EXTENSIBLE_KNOBS, TrainConfig, check_resume_knobs, smoke_overrides
 
 EXIT_CODES = {"ok": 0, "diverged": 3, "interrupted": 130}
 _TYPE_WORDS = {int: "an integer", float: "a number", str: "a string"}
@@ -108,31 +108,18 @@ def config_for(args) -> TrainConfig:
     if args.smoke:
         raise RnnlabError("--smoke does not apply with --resume: the run's record fixes its sizes")
     recorded = read_config(args.run_dir)
-    for knob, value in given.items():
-        theirs = getattr(recorded, knob)
-        if value != theirs and not (knob in EXTENSIBLE_KNOBS and value > theirs):
-            hint = " (a resume may only raise it)" if knob in EXTENSIBLE_KNOBS else ""
-            raise RnnlabError(f"knob {knob}: the run in {args.run_dir!r} was recorded with {theirs!r}, "
-                              f"--{knob.replace('_', '-')} gives {value!r}{hint}; a resumed run keeps its record")
+    check_resume_knobs(recorded, given, args.run_dir)
     return dataclasses.replace(recorded, **{k: v for k, v in given.items() if k in EXTENSIBLE_KNOBS}).validate()
 
 
 def _run_notebook(config: TrainConfig, args) -> dict:
-    """Execute the training notebook with papermill; the executed copy lands in the run directory.
-
-    Every knob is passed (the notebook declares them all). The kernel's trainer takes the run's lock, so this
-    process writes nothing into the run folder until the notebook has finished: papermill's output goes to a
-    temporary file beside it and is renamed into the run folder at the end.
-    """
-    import os
-    import tempfile
-
+    """Execute the training notebook with every knob (``rnnlab.train.notebook_run``); the executed copy lands in
+    the run directory. A failed run's executed copy stays beside the folder, named in the error."""
     import papermill as pm
 
-    from rnnlab.paths import PROJECT_ROOT
+    from rnnlab.train.notebook_run import execute_training_notebook
     from rnnlab.train.runs import new_run_dir, read_summary
 
-    notebook = PROJECT_ROOT / "notebooks" / "03_train.ipynb"
     run_dir = Path(args.run_dir) if args.run_dir else new_run_dir(args.root, f"{config.arch}-{config.cell}-"
                                                                               f"{config.dataset}")
     run_dir = run_dir.resolve()  # the kernel runs in notebooks/
@@ -140,17 +127,12 @@ def _run_notebook(config: TrainConfig, args) -> dict:
     if has_record and not args.resume:  # the same rule the trainer applies, before a kernel starts
         raise RnnlabError(f"run_dir {str(run_dir)!r} already holds a run; resume it (--resume) or choose another "
                           "run_dir")
-    values = {**config.to_dict(), "run_dir": str(run_dir), "smoke": False, "resume": bool(args.resume),
-              "live": False}  # a batch run: no widget, the executed notebook stays small
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    fd, scratch = tempfile.mkstemp(prefix=f".{run_dir.name}.03_train.", suffix=".ipynb", dir=run_dir.parent)
-    os.close(fd)
     try:
-        pm.execute_notebook(str(notebook), scratch, parameters=values, cwd=str(notebook.parent),
-                            progress_bar=False)
+        execute_training_notebook({**config.to_dict(), "smoke": False, "resume": bool(args.resume)}, run_dir,
+                                  log_output=False)
     except pm.PapermillExecutionError as err:
-        raise RnnlabError(f"notebook 03_train failed: {err.ename}: {err.evalue} (executed copy: {scratch})") from None
-    os.replace(scratch, run_dir / notebook.name)
+        raise RnnlabError(f"notebook 03_train failed: {err.ename}: {err.evalue} (executed copy: {err.scratch})") \
+            from None
     return read_summary(run_dir)
 
 

@@ -148,6 +148,18 @@ class TrainConfig:
         return cls(**values)
 
 
+def check_resume_knobs(recorded: TrainConfig, given: dict, run_dir) -> None:
+    """The one rule of a resume: every given knob equals the recorded one, except a larger ``epochs`` or
+    ``patience``; otherwise one line naming the knob, the recorded and the given value."""
+    for knob, value in given.items():
+        theirs = getattr(recorded, knob)
+        if value == theirs or (knob in EXTENSIBLE_KNOBS and value > theirs):
+            continue
+        hint = " (a resume may only raise it)" if knob in EXTENSIBLE_KNOBS else ""
+        raise RnnlabError(f"knob {knob}: the run in {str(run_dir)!r} was recorded with {theirs!r}, given "
+                          f"{value!r}{hint}; a resumed run keeps its record")
+
+
 def smoke_overrides(config: TrainConfig) -> TrainConfig:
     """Tiny sizes for CI: a few updates, small widths, few evaluation sequences."""
     return dataclasses.replace(

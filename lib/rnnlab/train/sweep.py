@@ -23,13 +23,13 @@ from pathlib import Path
 
 from rnnlab.errors import RnnlabError, check_positive
 from rnnlab.train.lock import is_locked
+from rnnlab.train.notebook_run import execute_training_notebook, keep_executed_copy
 from rnnlab.train.runs import atomic_write_json, read_summary
 from rnnlab.train.spec import Point, dependents, expand, load_spec, point_name  # noqa: F401 - re-exported
 
 ENGINES = ("local", "ray", "inline")
 FINISHED = ("ok", "diverged")  # a re-run skips these
 POINT_FILE = "point.json"  # a failed point's status and one-line error (the trainer's summary.json is the rest)
-NOTEBOOK = "03_train.ipynb"
 
 
 # ------------------------------------------------------------------------------------------- one point (worker)
@@ -60,37 +60,25 @@ def run_point(job: dict) -> dict:
 
 
 def _execute(job: dict, run_dir: Path, start: float) -> dict:
-    import tempfile
-
     import papermill as pm
 
-    from rnnlab.paths import PROJECT_ROOT
-
-    notebook = PROJECT_ROOT / "notebooks" / NOTEBOOK
     os.environ["OMP_NUM_THREADS"] = str(job.get("threads", 1))  # the kernel inherits it: one thread per point
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
     (run_dir / POINT_FILE).unlink(missing_ok=True)
-    # The kernel's trainer locks the run folder: papermill writes beside it and the copy is renamed in at the end.
-    fd, scratch = tempfile.mkstemp(prefix=f".{run_dir.name}.", suffix=f".{NOTEBOOK}", dir=run_dir.parent)
-    os.close(fd)
-    parameters = {**job["knobs"], "run_dir": str(run_dir), "smoke": bool(job.get("smoke")), "resume": "auto",
-                  "live": False}  # no widget: the executed notebook stays small (its plotly bundle is ~5 MB)
+    parameters = {**job["knobs"], "smoke": bool(job.get("smoke")), "resume": "auto"}
     try:
-        pm.execute_notebook(str(notebook), scratch, parameters=parameters, cwd=str(notebook.parent),
-                            progress_bar=False, log_output=False)
+        execute_training_notebook(parameters, run_dir, older_than=start)
     except pm.PapermillExecutionError as err:
         if err.ename == "RunBusyError":  # another writer won the folder: its record is not ours to touch
-            Path(scratch).unlink(missing_ok=True)
+            Path(err.scratch).unlink(missing_ok=True)
             print(f"[sweep] skipping {job['name']}: {err.evalue}", flush=True)
             return _record("locked", _one_line(err.evalue), None, start)
-        _keep_notebook(scratch, run_dir, start)
+        keep_executed_copy(err.scratch, run_dir, older_than=start)
         message = _one_line(f"{err.ename}: {err.evalue}")
         _write_point_file(run_dir, job["name"], "failed", message)
         return _record("failed", message, read_summary(run_dir), start)
-    except BaseException:
-        _keep_notebook(scratch, run_dir, start)
+    except BaseException as err:
+        keep_executed_copy(getattr(err, "scratch", ""), run_dir, older_than=start)
         raise
-    _keep_notebook(scratch, run_dir, start)
     summary = read_summary(run_dir)
     recorded = json.loads((run_dir / "config.json").read_text())
     differs = sorted(k for k in job["knobs"] if recorded.get(k) != job["knobs"][k])
@@ -104,20 +92,6 @@ def _execute(job: dict, run_dir: Path, start: float) -> dict:
         _write_point_file(run_dir, job["name"], "failed", message)
         return _record("failed", message, None, start)
     return _record(summary["status"], summary.get("message", ""), summary, start)
-
-
-def _keep_notebook(scratch: str, run_dir: Path, start: float) -> None:
-    """Rename papermill's output into the run folder (the executed notebook is the run's readable record).
-
-    Scratch copies of this point older than ours were left by killed workers: nobody else can be writing them
-    (the run's lock made any later writer give up and delete its own), so they go."""
-    if Path(scratch).exists():
-        run_dir.mkdir(parents=True, exist_ok=True)
-        for stale in run_dir.parent.glob(f".{run_dir.name}.*.{NOTEBOOK}"):
-            if stale != Path(scratch) and stale.stat().st_mtime < start:
-                stale.unlink(missing_ok=True)
-        os.chmod(scratch, 0o644)  # mkstemp's 0600 would hide the record from other users of a shared store
-        os.replace(scratch, run_dir / NOTEBOOK)
 
 
 def _write_point_file(run_dir: Path, name: str, status: str, message: str) -> None:

@@ -27,7 +27,7 @@ from rnnlab.errors import RnnlabError
 from rnnlab.nets import ARCHS, build_model, count_params
 from rnnlab.train import checkpoints
 from rnnlab.train.callbacks import Callback, ProgressBar
-from rnnlab.train.config import EXTENSIBLE_KNOBS, TrainConfig
+from rnnlab.train.config import EXTENSIBLE_KNOBS, TrainConfig, check_resume_knobs
 from rnnlab.train.lock import RunLock
 from rnnlab.train.losses import LOWER_IS_BETTER, MetricTotals, PieceTotals, is_better, metric_from_nats, token_losses
 from rnnlab.train.optimizers import make_optimizer, set_lr
@@ -219,7 +219,7 @@ class Trainer:
             raise RnnlabError(f"run_dir {str(self.run_dir)!r} already holds a run (status {status!r}); resume it "
                               "or choose another run_dir")
         if recorded is not None:
-            self._check_against_record(recorded)
+            check_resume_knobs(recorded, self.config.to_dict(), self.run_dir)
         found = checkpoints.read_latest(self.checkpoint_dir, self.config, self.device, log=self.log) \
             if resume and recorded is not None else None
         if resume is True and found is None:
@@ -247,18 +247,6 @@ class Trainer:
                          f"from {self.config.init_from} (lr x {self.config.pretrained_lr_scale}): "
                          f"{', '.join(self.pretrained)}")
         atomic_write_text(self.run_dir / "config.json", self.config.to_json() + "\n")
-
-    def _check_against_record(self, recorded: TrainConfig) -> None:
-        """Refuse a config that differs from the recorded one, except a larger epochs/patience."""
-        for knob in TrainConfig.knob_names():
-            mine, theirs = getattr(self.config, knob), getattr(recorded, knob)
-            if mine == theirs:
-                continue
-            if knob in EXTENSIBLE_KNOBS and mine > theirs:
-                continue
-            hint = " (a resume may only raise it)" if knob in EXTENSIBLE_KNOBS else ""
-            raise RnnlabError(f"knob {knob}: the run in {str(self.run_dir)!r} was recorded with {theirs!r}, "
-                              f"given {mine!r}{hint}; a resumed run keeps its record")
 
     # ----------------------------------------------------------------------------------------------- checkpoints
     def _checkpoint_state(self) -> dict:
