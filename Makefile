@@ -1,5 +1,7 @@
 # rnnlab: two commands on a fresh machine.
-#   make run   - set up .venv, execute the workbook's notebooks headlessly (default profile) -> runs/, figures/
+#   make run   - set up .venv, execute the workbook's notebooks headlessly (default profile) -> runs/ (figures in
+#                runs/figures/; the checkout is left as it was)
+#   make figures - copy the last run's figures into figures/ (the README's; only those whose content changed)
 #   make test  - set up .venv, run unit tests and every notebook under nbval (smoke profile)
 #   make lab   - JupyterLab on the workbook
 SHELL := /bin/bash
@@ -8,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.rnnlab-installed
 
-.PHONY: setup run test lab bench lint clean-runs
+.PHONY: setup run figures test lab bench lint clean-runs
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "rnnlab needs Python 3.11 ('$(PYTHON)' not found); install it (e.g. pyenv install 3.11) or run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 1; }
@@ -23,6 +25,9 @@ setup: $(STAMP)
 
 run: setup
 	$(BIN)/python -m rnnlab.workbook
+
+figures: setup
+	$(BIN)/python -m rnnlab.workbook --publish-figures
 
 test: setup
 	RNNLAB_SMOKE=1 $(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider

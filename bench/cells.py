@@ -44,15 +44,18 @@ import time
 SIZES = {"a": dict(hidden=256, batch=32, steps=100), "b": dict(hidden=512, batch=32, steps=100),
          "c": dict(hidden=128, batch=16, steps=50)}
 N_IN = 88
-FAMILY = {"tanh": "rnn", "gru": "gru", "gru_v1": "gru", "mut1": "gru", "mut2": "gru", "mut3": "gru"}
 
 
 GRAPH_CELLS = ("graph:lstm", "graph:gru", "graph:mut1")  # library graphs compiled by GraphCell
 
 
 def family(cell: str) -> str:
-    cell = cell.removeprefix("graph:")
-    return "lstm" if cell.startswith("lstm") else FAMILY[cell]
+    """The torch.nn anchor of the same shape, asked of the cell class: a cell state (h, c) -> nn.LSTM; gates on h
+    alone -> nn.GRU; no gates -> nn.RNN (``graph:NAME`` is anchored like the hand-written cell NAME)."""
+    from rnnlab.cells import CELLS
+
+    cls = CELLS[cell.removeprefix("graph:")]
+    return "lstm" if "c" in cls.state_names else "gru" if cls.gate_names else "rnn"
 
 
 def model_options(cell: str) -> dict:

@@ -48,7 +48,7 @@ def throughput(knobs: dict, device: str, updates: int) -> dict:
         start = time.perf_counter()
         summary = trainer.fit()
         return {"frames_per_s": summary["tokens_per_s"], "seconds": time.perf_counter() - start,
-                "data_source": summary["data_source"], "device": summary["device"]}
+                "data_origin": summary["data_origin"], "device": summary["device"]}
 
 
 def main() -> int:
@@ -82,7 +82,7 @@ def main() -> int:
         record["throughput"][name] = row
         ratio = f", CUDA/CPU {row['cuda_over_cpu']:.1f}x" if cuda else ""
         print(f"[gpu_check] {name}: CPU {row['cpu_1_thread']['frames_per_s']:.0f} frames/s "
-              f"({row['cpu_1_thread']['data_source'].split(':')[0]})"
+              f"({row['cpu_1_thread']['data_origin']})"
               + (f", CUDA {row['cuda']['frames_per_s']:.0f} frames/s" if cuda else "") + ratio, flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(record, indent=2, default=str) + "\n")

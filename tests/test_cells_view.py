@@ -7,19 +7,10 @@ import pytest
 import torch
 
 from rnnlab.errors import RnnlabError
-from rnnlab.viz.cells_view import (
-    PASCANU_TABLE1,
-    PRESETS,
-    architecture_diagram,
-    compose,
-    construction,
-    diagram_boxes,
-    flops_per_step,
-    one_step_cost,
-    preset_construction,
-    printed_interval,
-    table1_kwargs,
-)
+from rnnlab.nets.cost import flops_per_step, one_step_cost
+from rnnlab.viz.cells_view import PRESETS, architecture_diagram, construction, diagram_boxes, preset_construction
+from rnnlab.viz.cells_widget import compose
+from rnnlab.viz.paper_tables import PASCANU_TABLE1, printed_interval, table1_kwargs
 
 
 def pascanu_formula(arch: str, n_io: int, sizes: tuple[int, ...]) -> int:
@@ -153,7 +144,7 @@ def test_stacking_deep_levels_is_refused_not_silently_flattened(depths):
 
 
 def test_pascanu_table1_is_reproduced_by_the_built_models():
-    from rnnlab.viz.cells_view import pascanu_table1
+    from rnnlab.viz.paper_tables import pascanu_table1
 
     table = pascanu_table1()
     assert len(table) == 20
@@ -186,7 +177,7 @@ def test_one_step_cost_reports_counts_and_a_positive_time():
 
 
 def test_chung_table1_counts_follow_the_cell_equations():
-    from rnnlab.viz.cells_view import chung_table1
+    from rnnlab.viz.paper_tables import chung_table1
 
     def expected(cell, n, n_in):  # recurrent layer only, one bias per gate unit (rnnlab.nets.counting)
         block = n_in * n + n * n + n

@@ -12,9 +12,9 @@ import urllib.error
 import pytest
 
 from rnnlab.data import catalog, fetch, load_dataset
-from rnnlab.data.atomic import atomic_write
 from rnnlab.data.catalog import DataFile, MusicSet
 from rnnlab.errors import RnnlabError
+from rnnlab.files import atomic_write
 from tests import _fixtures_data
 from tests._fixtures_data import files_under
 

@@ -6,14 +6,14 @@ import numpy as np
 import torch
 
 from rnnlab.data import Dataset
+from rnnlab.data.audio import note_runs, synthesize
 from rnnlab.data.midi import midi_download_html, roll_to_midi_bytes
-from rnnlab.data.plots import (
+from rnnlab.viz.datasets import (
     note_frequency_figure,
     note_name,
     piano_roll_figure,
     polyphony_histogram_figure,
 )
-from rnnlab.data.synth import note_runs, synthesize
 
 
 def _roll(notes, frames):

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from rnnlab.data.plots import note_name
 from rnnlab.errors import RnnlabError
 from rnnlab.generate import frame_probabilities, sample_music, step_log_likelihood
+from rnnlab.viz.datasets import note_name
 from rnnlab.viz.predictions import likelihood_figure, pitch_window, prediction_roll
 
 
@@ -168,8 +168,8 @@ def test_piece_nll_equals_the_trainers_evaluation(tmp_path):
 def test_a_finished_run_reloads_and_generates(tmp_path):
     pytest.importorskip("rnnlab.nets", reason="rnnlab.nets not importable")
     from rnnlab.data.dataset import Dataset
-    from rnnlab.generate import load_trained_model
     from rnnlab.train.config import TrainConfig
+    from rnnlab.train.trained import load_trained_model
     from rnnlab.train.trainer import Trainer
 
     pieces = [random_piece(25, seed=s) for s in range(6)]
@@ -199,8 +199,8 @@ def test_prediction_roll_stacks_one_panel_per_model():
 def test_pick_music_run_takes_the_lowest_nll_on_the_same_data():
     import pandas as pd
 
+    from rnnlab.data import data_family
     from rnnlab.generate import pick_music_run
-    from rnnlab.viz.compare import data_family
 
     stand_in = "music21 stand-in (bach-music21): 390 chorales from music21 10.5.1, cache x.npz"
     runs = pd.DataFrame([
@@ -216,8 +216,9 @@ def test_pick_music_run_takes_the_lowest_nll_on_the_same_data():
         {"run_dir": "f", "dataset": "ptb-char", "data_source": "canonical:/d/ptb", "status": "ok", "test_nll": 1.0},
     ])
     assert pick_music_run(runs) == "a"
-    assert data_family("jsb", stand_in + " -- fallback for jsb") == data_family("bach-music21", stand_in)
-    assert pick_music_run(runs, data_family("bach-music21", stand_in)) == "d"
+    fallback = {"dataset": "jsb", "data_source": stand_in + " -- fallback for jsb"}
+    assert data_family(fallback) == data_family({"dataset": "bach-music21", "data_source": stand_in})
+    assert pick_music_run(runs, data_family({"dataset": "bach-music21", "data_source": stand_in})) == "d"
     assert pick_music_run(runs, "canonical jsb") == "b"
     assert pick_music_run(runs, "canonical musedata") is None
     assert pick_music_run(pd.DataFrame()) is None

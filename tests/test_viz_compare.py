@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rnnlab.data import data_family
 from rnnlab.errors import RnnlabError
 from rnnlab.train.runs import load
 from rnnlab.viz.compare import (
     compare_curves,
-    data_family,
     describe_store,
     filter_options,
     filter_runs,
@@ -74,7 +74,7 @@ def test_data_families_separate_canonical_files_from_stand_ins(store):
     assert filter_options(runs, "data") == ["all", "canonical jsb", "music21 stand-in (bach-music21)"]
     assert set(filter_runs(runs, data="canonical jsb")["run_dir"]) == {str(store / "a")}
     assert len(filter_runs(runs, data="music21 stand-in (bach-music21)")) == 3
-    assert data_family("arithmetic", "generated seed=0") == "generated arithmetic"
+    assert data_family({"dataset": "arithmetic", "data_source": "generated seed=0"}) == "generated arithmetic"
 
 
 def test_curves_overlay_the_stored_numbers(store):

@@ -13,6 +13,7 @@ import torch
 
 from rnnlab.errors import RnnlabError
 from rnnlab.nets import build_model
+from rnnlab.train.states import record_states
 from rnnlab.viz import dynamics
 from rnnlab.viz.widgets import DynamicsExplorer, refresh
 
@@ -189,7 +190,7 @@ def _piece(steps=12, seed=0):
 def test_recorded_top_state_is_what_the_readout_reads():
     model = _tiny_model("lstm", "dts-rnn")
     piece = _piece()
-    states = dynamics.record_states(model, piece, label="dts/lstm")
+    states = record_states(model, piece, label="dts/lstm")
     assert states.recurrent_layers == ["level0/step0", "level0/step1"] and states.top == "level0/step1"
     assert states.h[states.top].shape == (12, 6) and set(states.gates[states.top]) == {"i", "f", "g", "o"}
     with torch.no_grad():
@@ -202,15 +203,15 @@ def test_recorded_top_state_is_what_the_readout_reads():
 
 def test_side_by_side_shows_both_architectures_on_the_same_piece():
     piece = _piece(10)
-    left = dynamics.record_states(_tiny_model("tanh"), piece, label="rnn/tanh")
-    right = dynamics.record_states(_tiny_model("gru", hidden=5), piece, label="rnn/gru")
+    left = record_states(_tiny_model("tanh"), piece, label="rnn/tanh")
+    right = record_states(_tiny_model("gru", hidden=5), piece, label="rnn/gru")
     fig = dynamics.side_by_side(left, right, max_units=4, highlight=3)
     heat = [t for t in fig.data if t.name.endswith("activations")]
     assert [t.name for t in heat] == ["rnn/tanh activations", "rnn/gru activations"]
     top4 = np.sort(np.argsort(-left.h[left.top].std(axis=0), kind="stable")[:4])
     np.testing.assert_allclose(np.asarray(heat[0].z), left.h[left.top][:, top4].T)
     assert [a.text for a in fig.layout.annotations][:2] == ["rnn/tanh", "rnn/gru"]
-    short = dynamics.record_states(_tiny_model("gru"), piece[:5], label="short")
+    short = record_states(_tiny_model("gru"), piece[:5], label="short")
     with pytest.raises(RnnlabError, match="same sequence"):
         dynamics.side_by_side(left, short)
 
@@ -225,9 +226,9 @@ def test_refresh_updates_a_figure_widget_in_place_or_replaces_its_traces():
 
 def test_dynamics_explorer_moves_the_point_and_reselects_units():
     piece = _piece(14)
-    states = {label: dynamics.record_states(_tiny_model(cell), piece, label=label)
+    states = {label: record_states(_tiny_model(cell), piece, label=label)
               for label, cell in (("rnn/tanh", "tanh"), ("rnn/lstm", "lstm"))}
-    corpus = {label: [dynamics.record_states(_tiny_model(cell), _piece(20, s)) for s in (1, 2)]
+    corpus = {label: [record_states(_tiny_model(cell), _piece(20, s)) for s in (1, 2)]
               for label, cell in (("rnn/tanh", "tanh"), ("rnn/lstm", "lstm"))}
     explorer = DynamicsExplorer(states, corpus, threshold=0.0, span=(2, 4), pad=0)
     coords, _ = dynamics.pca_project(states["rnn/tanh"].h["level0/step0"], 2)

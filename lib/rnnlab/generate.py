@@ -11,22 +11,23 @@ Chung et al. 2014):  p(x_{t+1,j} = 1 | x_{<=t}) = σ(a_{t,j}).
   ``step_log_likelihood`` the log-probability of each real next frame: log p(x_{t+1} | x_{<=t}) =
   Σ_j [x log σ(a) + (1 − x) log(1 − σ(a))]. Minus its mean over a piece is the NLL per time step that the
   trainer reports (sum over the 88 units, averaged over time steps), here for one piece.
-- ``load_trained_model`` rebuilds a model from a run directory of the run store and loads a checkpoint.
+- ``music_runs`` / ``pick_music_run`` find the finished music runs of the run store (of one data family); load
+  one with ``rnnlab.train.trained.load_trained_model(run_dir)``.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from types import SimpleNamespace
-
 import torch
 import torch.nn.functional as F
 
-from rnnlab.errors import RnnlabError, check_choice, check_positive
+from rnnlab.data.layout import N_KEYS
+from rnnlab.data.registry import data_families, music_sets
+from rnnlab.errors import RnnlabError, check_positive
 
-MUSIC_DATASETS = ("jsb", "nottingham", "musedata", "pianomidi", "bach-music21")
-N_KEYS = 88
+__all__ = ["MUSIC_DATASETS", "N_KEYS", "frame_probabilities", "music_runs", "pick_music_run", "sample_music",
+           "step_log_likelihood"]
+
+MUSIC_DATASETS = music_sets(canonical_only=False)  # the papers' four music sets and the stand-in(s)
 
 
 def _device_of(model) -> torch.device:
@@ -114,53 +115,17 @@ def step_log_likelihood(model, piece: torch.Tensor) -> torch.Tensor:
     return -F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(-1).cpu()
 
 
-def load_trained_model(run_dir: str | Path, checkpoint: str = "best", device: str = "cpu", dataset=None):
-    """(model, TrainConfig) of a finished run: rebuilt from ``config.json``, weights from ``checkpoints/``.
-
-    ``checkpoint``: "best" (best validation metric) or "last". Music runs rebuild without loading data; for other
-    tasks pass the ``dataset`` (its ``n_in``, ``n_out`` and ``kind`` size the model).
-    """
-    from rnnlab.train.config import TrainConfig
-    from rnnlab.train.trainer import build_model_for
-
-    check_choice("checkpoint", checkpoint, ("best", "last"))
-    run_dir = Path(run_dir)
-    config_path = run_dir / "config.json"
-    if not config_path.exists():
-        raise RnnlabError(f"{str(run_dir)!r} is not a run directory (no config.json); list runs with "
-                          "rnnlab.train.runs.load()")
-    config = TrainConfig.from_dict(json.loads(config_path.read_text()))
-    weights = run_dir / "checkpoints" / f"{checkpoint}.pt"
-    if not weights.exists():
-        raise RnnlabError(f"run {run_dir.name!r} has no {checkpoint} checkpoint ({weights} is missing); "
-                          "it may still be running or have diverged")
-    if dataset is None:
-        if config.dataset not in MUSIC_DATASETS:
-            raise RnnlabError(f"run {run_dir.name!r} trained on {config.dataset!r}; pass dataset=load_dataset("
-                              f"{config.dataset!r}) to size its model (music sets need none: "
-                              f"{', '.join(MUSIC_DATASETS)})")
-        dataset = SimpleNamespace(n_in=N_KEYS, n_out=N_KEYS, kind="music")
-    model = build_model_for(config, dataset)
-    from rnnlab.train import checkpoints
-
-    checkpoints.load_model_state(model, checkpoints.read(weights, config, "cpu"), weights)  # safe, and this run's
-    return model.to(device).eval(), config
-
-
 def music_runs(runs, family: str | None = None):
     """Finished music runs of a run-store table (``rnnlab.train.runs.load``), best test NLL first; only those of
-    one data ``family`` (``rnnlab.viz.compare.data_family``: models are primed and scored only on their own data)
-    when given."""
+    one data ``family`` (``rnnlab.data.data_family``: models are primed and scored only on their own data) when
+    given."""
     import pandas as pd
 
     if runs is None or runs.empty or not {"dataset", "status", "test_nll"} <= set(runs.columns):
         return pd.DataFrame(columns=list(getattr(runs, "columns", [])))
     music = runs[runs["dataset"].isin(MUSIC_DATASETS) & (runs["status"] == "ok") & runs["test_nll"].notna()]
     if family is not None:
-        from rnnlab.viz.compare import with_data_column
-
-        music = with_data_column(music)
-        music = music[music["data"] == family]
+        music = music[pd.Series([f == family for f in data_families(music)], index=music.index, dtype=bool)]
     return music.sort_values("test_nll")
 
 

@@ -1,8 +1,11 @@
 """Execute the workbook headlessly: every numbered notebook, in order, with papermill.
 
 ``make run`` calls ``python -m rnnlab.workbook``. Executed notebooks land in ``runs/notebooks/``; the notebooks
-themselves write their figures to ``figures/`` (PNG + interactive HTML). Parameters can be overridden for all
-notebooks at once (``-p smoke True``), e.g. for a quick end-to-end check.
+themselves write their figures (PNG + interactive HTML) to ``runs/figures/`` (``rnnlab.viz.export.output_dir``), so
+a run leaves the checkout as it found it. ``make figures`` (``python -m rnnlab.workbook --publish-figures``) is the
+deliberate step that copies those figures into the tracked ``figures/`` shown by the README (only the ones whose
+content changed). Parameters can be overridden for all notebooks at once (``-p smoke=True``), e.g. for a quick
+end-to-end check.
 """
 
 from __future__ import annotations
@@ -67,7 +70,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="parameter passed to every notebook (Python literal), e.g. -p smoke=True")
     parser.add_argument("--only", nargs="*", help="run only notebooks whose file name contains one of these")
     parser.add_argument("--out", type=Path, default=runs_dir() / "notebooks", help="folder for executed notebooks")
+    parser.add_argument("--publish-figures", action="store_true",
+                        help="run nothing: copy the figures of the last run (runs/figures/) into figures/, the "
+                             "README's figures, changing only those whose content changed")
     args = parser.parse_args(argv)
+    if args.publish_figures:
+        from rnnlab.viz.export import output_dir, publish_figures
+
+        changed = publish_figures()
+        print(f"[workbook] published {len(changed)} changed figure file(s) from {output_dir()} to figures/"
+              + "".join(f"\n  {p.name}" for p in changed), flush=True)
+        return 0
     parameters = dict(_parse_parameter(p) for p in args.parameter)
     notebooks = [nb for nb in workbook_notebooks() if not args.only or any(s in nb.name for s in args.only)]
     if not notebooks:

@@ -49,8 +49,10 @@ CELLS: dict[str, type[RecurrentCell]] = {
 def make_cell(name: str, input_size: int, hidden_size: int, *, prev_size: int | None = None, **options):
     """Build cell ``name`` reading ``input_size`` inputs (0 = none) into ``hidden_size`` units.
 
-    ``options`` are the cell's own knobs (``CELLS[name].options``): ``nonlinearity``, ``pool_size``, ``lp_p``
-    for tanh; ``forget_bias`` for the LSTMs that have a forget gate; ``equations`` for ``graph``.
+    ``options`` are the cell's own knobs (``CELLS[name].options``, ``takes_option``): ``nonlinearity``,
+    ``pool_size``, ``lp_p`` for tanh; ``forget_bias`` for the cells with ``has_forget_gate``; ``equations`` for
+    ``graph``. Ask the class for every other fact too (``gate_names``, ``candidate_names``, ``default_forget_bias``,
+    ``allows_width_change()``, ``torch_equivalent``, ``block_names``, ``recurrent_blocks``: see ``base.py``).
     """
     check_choice("cell", name, CELLS)
     cls = CELLS[name]

@@ -43,8 +43,18 @@ class RecurrentCell(nn.Module):
     """Base class: subclasses set the class attributes and implement ``recurrent_weight`` and ``step``."""
 
     state_names: tuple[str, ...] = ("h",)
+    # every activation ``step`` records in its ``gates`` dict, [0,1] gates and candidates alike
     gate_names: tuple[str, ...] = ()
+    # those of ``gate_names`` that are NOT [0,1] gates: tanh-range candidates (LSTM g, GRU/MUT n), a graph cell's
+    # non-sigmoid nodes; the [0,1] gates are ``[g for g in gate_names if g not in candidate_names]``
+    candidate_names: tuple[str, ...] = ()
+    has_forget_gate: bool = False  # a forget gate whose initial bias the ``forget_bias`` option shifts
+    default_forget_bias: float | None = None  # forget_bias when not given (None: no forget gate)
     n_blocks: int = 1  # the input projection has n_blocks · block_size rows (one block per gate/candidate)
+    block_names: tuple[str, ...] = ("",)  # the name of each input-projection block ("" for a single block)
+    # the matrices that multiply the previous state (or, in a deep transition, the step below's output), by parameter
+    # name, with the name of each row block stacked in them ("" for an unstacked weight_hh): spectral-norm labels
+    recurrent_blocks: dict[str, tuple[str, ...]] = {"weight_hh": ("",)}
     input_weight_names: tuple[str, ...] = ("weight_ih",)  # matrices that multiply the raw input x
     torch_equivalent: str | None = None  # "rnn_tanh", "rnn_relu", "lstm", "gru": this cell IS that torch.nn module
     options: tuple[str, ...] = ()  # keyword options the constructor accepts
@@ -67,7 +77,13 @@ class RecurrentCell(nn.Module):
     # ----- structure -------------------------------------------------------------------------------------------
     @classmethod
     def allows_width_change(cls) -> bool:
+        """Whether ``prev_size`` (a deep transition's intermediate width) may differ from ``hidden_size``."""
         return False
+
+    @classmethod
+    def takes_option(cls, name: str) -> bool:
+        """Whether the constructor accepts option ``name`` (e.g. "nonlinearity", "forget_bias", "equations")."""
+        return name in cls.options
 
     @property
     def block_size(self) -> int:

@@ -20,7 +20,10 @@ class GRUCell(RecurrentCell):
     """Chung et al.'s GRU: blocks z, r, n (candidate); U_z, U_r stacked in ``weight_hh_zr``, U in ``weight_hh``."""
 
     gate_names = ("z", "r", "n")
+    candidate_names = ("n",)
     n_blocks = 3
+    block_names = ("z", "r", "n")
+    recurrent_blocks = {"weight_hh_zr": ("z", "r"), "weight_hh": ("",)}
 
     def __init__(self, input_size, hidden_size, prev_size=None):
         super().__init__(input_size, hidden_size, prev_size)

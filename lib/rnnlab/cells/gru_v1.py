@@ -21,7 +21,10 @@ class GRUv1Cell(RecurrentCell):
     """cuDNN-form GRU, exactly ``torch.nn.GRU``: blocks r, z, n."""
 
     gate_names = ("r", "z", "n")
+    candidate_names = ("n",)
     n_blocks = 3
+    block_names = ("r", "z", "n")
+    recurrent_blocks = {"weight_hh": ("r", "z", "n")}
     torch_equivalent = "gru"
 
     def __init__(self, input_size, hidden_size, prev_size=None):

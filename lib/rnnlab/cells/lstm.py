@@ -27,9 +27,13 @@ class LSTMCell(RecurrentCell):
 
     state_names = ("h", "c")
     gate_names = ("i", "f", "g", "o")
+    candidate_names = ("g",)
     n_blocks = 4
+    block_names = ("i", "f", "g", "o")
+    recurrent_blocks = {"weight_hh": ("i", "f", "g", "o")}
     torch_equivalent = "lstm"
     options = ("forget_bias",)
+    has_forget_gate = True
     default_forget_bias = 0.0
 
     def __init__(self, input_size, hidden_size, prev_size=None, *, forget_bias=None):

@@ -22,14 +22,18 @@ class AblatedLSTMCell(RecurrentCell):
     """An LSTM whose gate ``removed`` ("i", "f" or "o") is the constant 1; subclasses fix ``removed``."""
 
     state_names = ("h", "c")
+    candidate_names = ("g",)
     n_blocks = 3
     removed = ""
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.blocks = cls.gate_names = cls.block_names = tuple(name for name in ALL_BLOCKS if name != cls.removed)
+        cls.recurrent_blocks = {"weight_hh": cls.blocks}
+
     def __init__(self, input_size, hidden_size, prev_size=None, *, forget_bias=None):
         super().__init__(input_size, hidden_size, prev_size)
-        self.blocks = tuple(name for name in ALL_BLOCKS if name != self.removed)
-        self.gate_names = self.blocks
-        self.forget_bias = 0.0 if forget_bias is None else float(forget_bias)
+        self.forget_bias = (self.default_forget_bias or 0.0) if forget_bias is None else float(forget_bias)
         rows = 3 * hidden_size
         self.weight_ih = new_weight(rows, input_size)
         self.weight_hh = new_weight(rows, hidden_size)
@@ -70,6 +74,8 @@ class LSTMNoForgetCell(AblatedLSTMCell):
 
     removed = "f"
     options = ()
+    has_forget_gate = False
+    default_forget_bias = None
 
     def __init__(self, input_size, hidden_size, prev_size=None):
         super().__init__(input_size, hidden_size, prev_size)
@@ -80,6 +86,8 @@ class LSTMNoInputCell(AblatedLSTMCell):
 
     removed = "i"
     options = ("forget_bias",)
+    has_forget_gate = True
+    default_forget_bias = 0.0
 
 
 class LSTMNoOutputCell(AblatedLSTMCell):
@@ -87,3 +95,5 @@ class LSTMNoOutputCell(AblatedLSTMCell):
 
     removed = "o"
     options = ("forget_bias",)
+    has_forget_gate = True
+    default_forget_bias = 0.0

@@ -23,12 +23,17 @@ class PeepholeLSTMCell(RecurrentCell):
 
     state_names = ("h", "c")
     gate_names = ("i", "f", "g", "o")
+    candidate_names = ("g",)
     n_blocks = 4
+    block_names = ("i", "f", "g", "o")
+    recurrent_blocks = {"weight_hh": ("i", "f", "g", "o")}
     options = ("forget_bias",)
+    has_forget_gate = True
+    default_forget_bias = 0.0
 
     def __init__(self, input_size, hidden_size, prev_size=None, *, forget_bias=None):
         super().__init__(input_size, hidden_size, prev_size)
-        self.forget_bias = 0.0 if forget_bias is None else float(forget_bias)
+        self.forget_bias = self.default_forget_bias if forget_bias is None else float(forget_bias)
         rows = 4 * hidden_size
         self.weight_ih = new_weight(rows, input_size)
         self.weight_hh = new_weight(rows, hidden_size)

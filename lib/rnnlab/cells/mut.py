@@ -50,7 +50,10 @@ class MUT1Cell(_EmbeddedInput, RecurrentCell):
     """MUT1 with blocks z, r, e (e = the embedded input, which enters h' through tanh(e))."""
 
     gate_names = ("z", "r", "n")
+    candidate_names = ("n",)
     n_blocks = 3
+    block_names = ("z", "r", "n")  # the third block, e, enters only the candidate n
+    recurrent_blocks = {"weight_hh_r": ("r",), "weight_hh": ("",)}
 
     def __init__(self, input_size, hidden_size, prev_size=None):
         super().__init__(input_size, hidden_size, prev_size)
@@ -111,7 +114,10 @@ class MUT3Cell(RecurrentCell):
     """MUT3: blocks z, r, n; the update gate reads tanh(h) through ``weight_hh_z``."""
 
     gate_names = ("z", "r", "n")
+    candidate_names = ("n",)
     n_blocks = 3
+    block_names = ("z", "r", "n")
+    recurrent_blocks = {"weight_hh_z": ("z",), "weight_hh_r": ("r",), "weight_hh": ("",)}
 
     def __init__(self, input_size, hidden_size, prev_size=None):
         super().__init__(input_size, hidden_size, prev_size)

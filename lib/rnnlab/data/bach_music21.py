@@ -34,15 +34,16 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlab.data.atomic import atomic_write
-from rnnlab.data.dataset import LOWEST_PITCH, N_KEYS, SPLITS
+from rnnlab.data.layout import LOWEST_PITCH, N_KEYS, SPLITS
+from rnnlab.data.registry import STAND_IN_LABEL, Provenance, source_file
 from rnnlab.errors import RnnlabError
+from rnnlab.files import atomic_write
 
 BUILD_VERSION = 2  # bump when the recipe changes; old caches are then ignored
 VOICES = ("soprano", "alto", "tenor", "bass")
 INTERLUDE_FRAMES = 4  # all voices silent this long: an instrumental interlude, not a plain chorale
 DUPLICATE_FRAMES = 16  # chorales that agree on this many opening frames count as duplicates
-SOURCE = "music21 stand-in (bach-music21)"
+SOURCE = STAND_IN_LABEL  # "music21 stand-in (bach-music21)": the start of every source text of this set
 
 
 def split_of(file_name: str) -> str:
@@ -236,4 +237,6 @@ def load_bach_music21(max_sequences: int | None = None, rebuild: bool = False):
                        f"cache {path.name}", rolls,
                        description="offline JSB stand-in: music21's Bach chorales in C, quarter-note frames")
     ds.piece_names = {s: [name for name, _ in pieces[s][:max_sequences]] for s in SPLITS}
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()  # the cache the rolls were read from (or just written)
+    ds.provenance = Provenance("stand-in", "bach-music21", "bach-music21", (source_file(path, sha256),))
     return ds

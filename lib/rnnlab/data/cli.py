@@ -33,9 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from pathlib import Path
+
+    import pandas as pd
 
     from rnnlab.data import DATASETS, load_dataset
     from rnnlab.errors import RnnlabError

@@ -14,20 +14,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rnnlab.data.layout import HIGHEST_PITCH, LOWEST_PITCH, N_KEYS, SPLITS
 from rnnlab.errors import RnnlabError
 
 if TYPE_CHECKING:  # keeps this module (and bach-music21's worker processes) free of the torch import
     import torch
 
-SPLITS = ("train", "valid", "test")
-N_KEYS = 88  # piano keys A0..C8
-LOWEST_PITCH = 21  # MIDI number of A0; column j of a piano roll is pitch 21 + j
-HIGHEST_PITCH = LOWEST_PITCH + N_KEYS - 1  # 108 = C8
+    from rnnlab.data.registry import Provenance
+
+__all__ = ["HIGHEST_PITCH", "LOWEST_PITCH", "N_KEYS", "SPLITS", "Dataset"]  # the layout constants, re-exported
 
 
 @dataclass
 class Dataset:
-    """A loaded dataset: its splits, its sizes, how it is scored, and where it came from (``source``)."""
+    """A loaded dataset: its splits, its sizes, how it is scored, and where it came from: ``source`` (one line of
+    text for people and run records) and ``provenance`` (the same facts, structured; see
+    :class:`rnnlab.data.registry.Provenance`; None for a Dataset built by hand)."""
 
     name: str
     source: str  # e.g. "canonical:/path/JSB Chorales.pickle", "music21 stand-in (bach-music21)", "generated seed=0"
@@ -41,6 +43,15 @@ class Dataset:
     score_masks: dict[str, list[torch.Tensor]] | None = None
     description: str = ""
     piece_names: dict[str, list[str]] | None = None  # file name of each piece, where known (bach-music21)
+    provenance: Provenance | None = None
+
+    def summary_fields(self) -> dict:
+        """What a run summary records about its data: ``data_source`` (the text, as always) and, when known, the
+        structured ``data_origin``, ``data_loaded``, ``data_paper_dataset`` and ``data_files`` {path: sha256}."""
+        fields = {"data_source": self.source}
+        if self.provenance is not None:
+            fields.update(self.provenance.summary_fields())
+        return fields
 
     def stats(self):
         """A pandas DataFrame with one row per split plus ``all`` (see :mod:`rnnlab.data.stats`)."""

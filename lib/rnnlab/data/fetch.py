@@ -21,9 +21,10 @@ import urllib.request
 from pathlib import Path
 
 from rnnlab.data import catalog
-from rnnlab.data.atomic import atomic_write
 from rnnlab.data.catalog import MUSIC, PTB_ARCHIVE, TEXT, DataFile, files_of, search_folders
+from rnnlab.data.registry import DATASETS
 from rnnlab.errors import RnnlabError, check_choice
+from rnnlab.files import atomic_write
 
 CHUNK = 1 << 16
 
@@ -97,8 +98,6 @@ def _reason(err: BaseException) -> str:
 def fetch(name: str, dest: str | Path | None = None, source_dir: str | Path | None = None, timeout: float = 30.0,
           total_timeout: float | None = None) -> list[Path]:
     """Put dataset ``name`` into ``dest`` (default ``data/``); return the paths written or already present."""
-    from rnnlab.data import DATASETS
-
     check_choice("dataset", name, DATASETS)
     dest = Path(dest) if dest is not None else catalog.download_dir()
     deadline = time.monotonic() + total_timeout if total_timeout is not None else None
@@ -209,8 +208,6 @@ def import_local(name: str, source_dir: Path, dest: Path) -> list[Path]:
 def inventory(root: str | Path | None = None):
     """A DataFrame of every dataset: status, file, size in bytes and what the file is."""
     import pandas as pd
-
-    from rnnlab.data import DATASETS
 
     folders = search_folders(root)
     rows = []

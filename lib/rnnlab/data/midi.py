@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import html
 
-from rnnlab.data.synth import note_runs
+from rnnlab.data.audio import note_runs
 
 
 def roll_to_stream(roll, quarter_length: float = 1.0, bpm: float = 90.0):

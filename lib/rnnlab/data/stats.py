@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from rnnlab.data.dataset import LOWEST_PITCH
+from rnnlab.data.layout import LOWEST_PITCH
 
 
 def music_split_stats(rolls: list[torch.Tensor]) -> dict:

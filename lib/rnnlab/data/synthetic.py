@@ -28,6 +28,7 @@ import string
 import torch
 
 from rnnlab.data.dataset import SPLITS, Dataset
+from rnnlab.data.registry import Provenance
 from rnnlab.errors import RnnlabError, check_positive
 
 LETTERS = string.ascii_lowercase
@@ -143,7 +144,8 @@ def generate(task: str, seed: int = 0, max_sequences: int | None = None, **knobs
     return Dataset(name=task, source=f"generated seed={seed}" + (f" ({changed})" if changed else ""),
                    kind="synthetic", splits=splits, n_in=len(vocab), n_out=len(vocab), loss="categorical",
                    metric="accuracy", vocab=list(vocab), score_masks=score_masks,
-                   description=f"Jozefowicz et al. 2015 synthetic task {task!r}")
+                   description=f"Jozefowicz et al. 2015 synthetic task {task!r}",
+                   provenance=Provenance("generated", task, task))
 
 
 def marked_example(ds: Dataset, split: str, index: int) -> str:

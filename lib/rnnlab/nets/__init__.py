@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from rnnlab.nets.archs import ARCHS, Arch
 from rnnlab.nets.counting import count_params, count_weights
-from rnnlab.nets.model import RecurrentNet
-from rnnlab.nets.presets import build_model, model_config
+from rnnlab.nets.knobs import model_config
+from rnnlab.nets.model import RecurrentNet, build_model
 from rnnlab.nets.recording import LayerRecord, Recording
 
 __all__ = ["ARCHS", "Arch", "LayerRecord", "RecurrentNet", "Recording", "build_model", "count_params", "model_config",

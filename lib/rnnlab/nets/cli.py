@@ -16,7 +16,7 @@ from rnnlab.cells import CELLS
 from rnnlab.errors import check_choice
 from rnnlab.nets.archs import ARCHS
 from rnnlab.nets.counting import count_params, count_weights
-from rnnlab.nets.presets import build_model
+from rnnlab.nets.model import build_model
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,7 +13,8 @@
   dropped (there the level's input matrix is the embedding).
 
 The logits are pre-activations: the trainer applies BCE-with-logits (music) or cross-entropy (PTB).
-Build models with ``rnnlab.nets.build_model``; ``model.config`` holds its keyword arguments (JSON-able).
+Build models with ``build_model`` (here, exported as ``rnnlab.nets.build_model``): it checks the knobs with
+``knobs.model_config``; ``model.config`` holds its keyword arguments (JSON-able).
 
 ``torch.compile`` is an opt-in: ``model.compile()`` (``torch.nn.Module.compile``) compiles the whole unrolled
 forward. Measured on CPU (bench/cells.py --compile, 1 thread): a peephole LSTM trains at 1.03× nn.LSTM and its
@@ -27,9 +28,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from rnnlab.cells import CELLS
 from rnnlab.errors import RnnlabError
 from rnnlab.nets.archs import ARCHS
+from rnnlab.nets.counting import count_params, count_weights
 from rnnlab.nets.dense import DenseLayer
+from rnnlab.nets.init import init_pascanu
+from rnnlab.nets.knobs import model_config
 from rnnlab.nets.level import RecurrentLevel
 from rnnlab.nets.recording import Recording
 
@@ -48,14 +53,13 @@ class RecurrentNet(nn.Module):
             layers.append(DenseLayer(width, c["input_hidden"], c["nonlinearity"], **pool))
             width = c["input_hidden"]
         self.input_layers = nn.ModuleList(layers)
-        cell_options, intermediate_options = {}, {}
-        if c["cell"] == "tanh":
-            cell_options = dict(nonlinearity=c["nonlinearity"], **pool)
-            intermediate_options = dict(nonlinearity=c["transition_nonlinearity"] or c["nonlinearity"], **pool)
-        if c["forget_bias"] is not None:
-            cell_options = intermediate_options = {"forget_bias": c["forget_bias"]}
-        if c.get("equations") is not None:
-            cell_options = intermediate_options = {"equations": c["equations"]}
+        # the config's values of the options this cell class takes (the tanh cell's φ may differ in the transition)
+        given = dict(nonlinearity=c["nonlinearity"], **pool, forget_bias=c["forget_bias"], equations=c.get("equations"))
+        cell_class = CELLS[c["cell"]]
+        cell_options = {k: v for k, v in given.items() if cell_class.takes_option(k) and v is not None}
+        intermediate_options = dict(cell_options)
+        if "nonlinearity" in cell_options and c["transition_nonlinearity"] is not None:
+            intermediate_options["nonlinearity"] = c["transition_nonlinearity"]
         levels = []
         for _ in range(c["levels"]):
             levels.append(
@@ -82,8 +86,7 @@ class RecurrentNet(nn.Module):
 
     @classmethod
     def from_config(cls, config: dict) -> RecurrentNet:
-        from rnnlab.nets.presets import build_model
-
+        """``build_model(**config)``: rebuild a model from its ``config``."""
         return build_model(**config)
 
     def zero_state(self, batch_size: int, device=None) -> list[tuple[torch.Tensor, ...]]:
@@ -141,7 +144,17 @@ class RecurrentNet(nn.Module):
 
     def describe(self) -> dict:
         """JSON-able summary for run records: the config plus weight and parameter counts."""
-        from rnnlab.nets.counting import count_params, count_weights
-
         return {**self.config, "n_weights": count_weights(self), "n_params": count_params(self),
                 "fused_levels": self.fused_levels()}
+
+
+def build_model(**knobs) -> RecurrentNet:
+    """Build the model ``model_config(**knobs)`` describes (same keywords, same rules: ``knobs.py``).
+
+    The returned model's ``config`` rebuilds it: ``build_model(**model.config)``.
+    """
+    config = model_config(**knobs)
+    model = RecurrentNet(config)
+    if config["init"] == "pascanu":
+        init_pascanu(model)
+    return model

@@ -31,8 +31,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rnnlab.cells.graph import library_graph, parse_equations
-from rnnlab.data.atomic import atomic_write
 from rnnlab.errors import RnnlabError
+from rnnlab.files import atomic_write
 from rnnlab.search.evaluate import PROFILES, Hyperparameters, run_job, sample_hyperparameters
 from rnnlab.search.mutate import MAX_OPERATIONS, mutate
 

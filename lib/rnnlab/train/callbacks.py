@@ -91,12 +91,13 @@ class GradNormRecorder(Callback):
 class SpectralNormRecorder(Callback):
     """Largest singular value σ_max of every recurrent matrix, at initialisation (epoch 0) and after each epoch.
 
-    Recurrent matrices are the cells' ``weight_hh*`` parameters (the products with the previous state: U, U_zr,
-    U_r, …; in a deep transition also the within-step maps W_l z) and the DT(S) shortcut ``shortcut_weight`` S.
-    A matrix stacking several gate blocks (LSTM's U_i, U_f, U_g, U_o in ``torch.nn`` layout; GRU's U_z, U_r) is
-    split into one block per gate, each a separate row: ``block`` names the gate (``i``, ``f``, …) or is "" for an
-    unstacked matrix. Pascanu, Mikolov & Bengio 2013: for the tanh RNN σ_max(U) < 1 suffices for vanishing
-    gradients and σ_max(U) > 1 is necessary for exploding ones.
+    Recurrent matrices are those each cell declares in ``recurrent_blocks`` (the products with the previous state:
+    U, U_zr, U_r, …, a graph cell's ``weight_h``/``weight_c``; in a deep transition also the within-step maps W_l z)
+    and the DT(S) shortcut ``shortcut_weight`` S. A matrix stacking several gate blocks (LSTM's U_i, U_f, U_g, U_o
+    in ``torch.nn`` layout; GRU's U_z, U_r) is split into one block per gate, each a separate row: ``block`` names
+    the gate (``i``, ``f``, …; a graph cell's Linear node) or is "" for an unstacked matrix. Pascanu, Mikolov &
+    Bengio 2013: for the tanh RNN σ_max(U) < 1 suffices for vanishing gradients and σ_max(U) > 1 is necessary for
+    exploding ones.
     """
 
     def __init__(self):
@@ -104,31 +105,28 @@ class SpectralNormRecorder(Callback):
 
     @staticmethod
     def recurrent_blocks(model) -> list[tuple[str, str, torch.Tensor]]:
-        """(parameter name, block label, matrix) of every recurrent matrix block of an ``rnnlab.nets`` model."""
+        """(parameter name, block label, matrix) of every recurrent matrix block of an ``rnnlab.nets`` model.
+
+        Each cell declares its recurrent matrices and their row blocks (``RecurrentCell.recurrent_blocks``); a DT(S)
+        shortcut S is split like the input projection of the level's top cell (``block_names``).
+        """
+        from rnnlab.cells import RecurrentCell
+
         blocks = []
         for module_name, module in model.named_modules():
-            gate_names = tuple(getattr(module, "gate_names", ()))
-            block_size = getattr(module, "block_size", None)
+            prefix = f"{module_name}." if module_name else ""
+            if isinstance(module, RecurrentCell):
+                declared = module.recurrent_blocks
+            elif isinstance(getattr(module, "shortcut_weight", None), torch.Tensor):
+                declared = {"shortcut_weight": module.cells[-1].block_names}
+            else:
+                continue
             for param_name, param in module.named_parameters(recurse=False):
-                if param.dim() != 2 or not (param_name.startswith("weight_hh") or param_name == "shortcut_weight"):
+                labels = declared.get(param_name)
+                if labels is None or param.dim() != 2:
                     continue
-                full = f"{module_name}.{param_name}" if module_name else param_name
-                if param_name == "shortcut_weight":  # S feeds every pre-activation block of the level's top cell
-                    top = module.cells[-1]
-                    gate_names, block_size = tuple(getattr(top, "gate_names", ())), top.block_size
-                suffix = param_name[len("weight_hh_"):] if param_name.startswith("weight_hh_") else ""
-                rows = param.shape[0]
-                count = rows // block_size if block_size and rows % block_size == 0 else 1
-                if count == 1:
-                    labels = [suffix]
-                elif suffix and len(suffix) == count:
-                    labels = list(suffix)
-                elif len(gate_names) == count:
-                    labels = list(gate_names)
-                else:
-                    labels = [str(k) for k in range(count)]
-                for label, block in zip(labels, param.detach().chunk(count, dim=0), strict=True):
-                    blocks.append((full, label, block))
+                for label, block in zip(labels, param.detach().chunk(len(labels), dim=0), strict=True):
+                    blocks.append((prefix + param_name, label, block))
         return blocks
 
     def _record(self, trainer, epoch: int) -> None:

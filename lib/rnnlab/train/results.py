@@ -1,7 +1,8 @@
 """A paper's campaign as one table: one row per run, and our numbers beside the published ones.
 
 ``collect(root)`` reads every run folder under ``root`` (config.json + summary.json) into the columns
-``results/<paper>.csv`` holds: where the run sits (``point``), the data (dataset, source, content sha256), the model
+``results/<paper>.csv`` holds: where the run sits (``point``), the data (dataset, origin: canonical / stand-in /
+fallback / generated, source, content sha256), the model
 (arch, cell, sizes, parameters), the recipe's knobs, seed, epochs, status, best valid, the test metric under both
 music conventions (``test_nll`` per frame, ``test_nll_pieces`` mean over pieces), the best model's training-set
 NLL, train seconds, frames per second and the commit. ``beside_paper(table, paper)`` joins the published numbers
@@ -15,14 +16,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from rnnlab.data import Provenance
 from rnnlab.papers import paper_results
 
 RECIPE_KNOBS = ("optimizer", "lr", "schedule", "decay_beta", "decay_start_patience", "clip", "weight_noise", "bptt",
                 "batch_size", "init", "nonlinearity", "forget_bias", "dropout", "pretrained_lr_scale", "epochs",
                 "patience")
-COLUMNS = ("point", "dataset", "data_source", "data_sha256", "arch", "cell", "hidden", "transition_hidden",
-           "output_hidden", "levels", "n_params", *RECIPE_KNOBS, "init_from", "seed", "epochs_run", "status",
-           "best_valid", "test_nll", "test_nll_pieces", "train_nll", "train_nll_pieces", "test_metric",
+COLUMNS = ("point", "dataset", "data_origin", "data_source", "data_sha256", "arch", "cell", "hidden",
+           "transition_hidden", "output_hidden", "levels", "n_params", *RECIPE_KNOBS, "init_from", "seed", "epochs_run",
+           "status", "best_valid", "test_nll", "test_nll_pieces", "train_nll", "train_nll_pieces", "test_metric",
            "train_seconds", "frames_per_s", "commit")
 
 
@@ -48,6 +50,7 @@ def collect(root: str | Path) -> pd.DataFrame:
         sizes = summary.get("sizes") or {}
         row = {
             "point": str(run.relative_to(root)), "dataset": config["dataset"],
+            "data_origin": Provenance.from_record({**summary, "dataset": config["dataset"]}).origin,
             "data_source": summary.get("data_source"), "data_sha256": summary.get("data_sha256"),
             "arch": config["arch"], "cell": config["cell"],
             **{k: sizes.get(k) for k in ("hidden", "transition_hidden", "output_hidden", "levels")},

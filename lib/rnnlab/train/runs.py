@@ -27,8 +27,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from rnnlab.data.atomic import atomic_write
 from rnnlab.errors import RnnlabError
+from rnnlab.files import atomic_write
 from rnnlab.paths import runs_dir
 
 

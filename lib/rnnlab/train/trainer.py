@@ -423,7 +423,7 @@ class Trainer:
                  "output_hidden": config.output_hidden or config.hidden, "levels": config.levels}
         last = self.history[-1] if self.history else {}
         return {
-            "dataset": config.dataset, "data_source": self.dataset.source, "arch": config.arch, "cell": config.cell,
+            "dataset": config.dataset, **self.dataset.summary_fields(), "arch": config.arch, "cell": config.cell,
             "sizes": sizes, "n_params": count_params(self.model), "metric": self.metric,
             "epochs_run": self.epoch, "updates": self.updates, "best_epoch": self.best_epoch,
             "best_valid": self.best_valid, "test": test, "wall_seconds": seconds,

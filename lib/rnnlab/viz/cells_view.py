@@ -1,4 +1,4 @@
-"""The deep constructions of Pascanu et al. 2014 (§2.1, §3.3, Fig. 2) drawn as one time step, and what they cost.
+"""The deep constructions of Pascanu et al. 2014 (§2.1, §3.3, Fig. 2) drawn as one time step.
 
 A construction is a small graph: boxes are layers (x_t, deep-input layers, transition layers, h_{t-1}, h_t,
 deep-output layers, y_t) and every solid arrow is one weight matrix with its shape, so the arrows' sizes add up to
@@ -11,20 +11,18 @@ gate block). The wiring is the project's (see ``rnnlab.nets``):
 - stacking K levels: level l > 1 reads h_t of level l-1 as its input, the output reads the top level;
 - deep output of depth M: y_t = V_M phi(... phi(V_1 h_t)) (no h -> y shortcut).
 
-``construction`` builds the graph (pure data), ``architecture_diagram`` draws it with plotly shapes and
-annotations, ``pascanu_table1`` sets our weight counts beside the paper's Table 1, and ``one_step_cost`` measures a
-model's milliseconds per time step beside its FLOP estimate (2 FLOPs per weight per step: each weight matrix is
-applied once per time step as a multiply-add).
+``construction`` builds the graph (pure data), ``preset_construction`` the graph of one of Pascanu's presets, and
+``architecture_diagram`` draws constructions with plotly shapes and annotations. Elsewhere: the papers' parameter
+tables set beside our counts in :mod:`rnnlab.viz.paper_tables`, the composer (free depths -> ``build_model``
+arguments, and its widget) in :mod:`rnnlab.viz.cells_widget`, and what a model's time step costs (FLOPs, measured
+milliseconds) in :mod:`rnnlab.nets.cost`.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
-import pandas as pd
 import plotly.graph_objects as go
-import torch
 
 from rnnlab.errors import RnnlabError, check_choice, check_positive
 
@@ -261,153 +259,3 @@ def _draw(c: Construction, dx: float, dy: float, shapes: list, annotations: list
 def diagram_boxes(fig: go.Figure) -> int:
     """Number of layer boxes drawn in a diagram (rect shapes)."""
     return sum(1 for s in fig.layout.shapes if s.type == "rect")
-
-
-# ------------------------------------------------------------------------------------------ Pascanu Table 1
-# (task, n_in = n_out, arch, sizes (hidden, transition_hidden, output_hidden), printed count); docs/papers.md §1.3.
-PASCANU_TABLE1 = (
-    ("Nottingham", 88, "rnn", (600,), "465K"), ("Nottingham", 88, "dts-rnn", (400, 400), "585K"),
-    ("Nottingham", 88, "dots-rnn", (400, 400, 400), "745K"), ("Nottingham", 88, "srnn", (400,), "550K"),
-    ("JSB Chorales", 88, "rnn", (200,), "75K"), ("JSB Chorales", 88, "dts-rnn", (400, 400), "585K"),
-    ("JSB Chorales", 88, "dots-rnn", (400, 400, 400), "745K"), ("JSB Chorales", 88, "srnn", (400,), "550K"),
-    ("MuseData", 88, "rnn", (600,), "465K"), ("MuseData", 88, "dts-rnn", (400, 400), "585K"),
-    ("MuseData", 88, "dots-rnn", (400, 400, 400), "745K"), ("MuseData", 88, "srnn", (600,), "1185K"),
-    ("PTB char", 50, "rnn", (600,), "420K"), ("PTB char", 50, "dts-rnn", (400, 400), "540K"),
-    ("PTB char", 50, "dots-rnn", (400, 400, 600), "790K"), ("PTB char", 50, "srnn", (400,), "520K"),
-    ("PTB word", 10000, "rnn", (200,), "4.04M"), ("PTB word", 10000, "dts-rnn", (200, 200), "6.12M"),
-    ("PTB word", 10000, "dots-rnn", (200, 200, 200), "6.16M"), ("PTB word", 10000, "srnn", (400,), "8.48M"),
-)
-
-
-def printed_interval(printed: str) -> tuple[int, int]:
-    """The integers a truncated count prints as: ``"465K"`` -> [465000, 466000), ``"4.04M"`` -> [4040000, 4050000)."""
-    number, unit = printed[:-1], printed[-1]
-    scale = {"K": 1_000, "M": 1_000_000}[unit]
-    decimals = len(number.split(".")[1]) if "." in number else 0
-    low = round(float(number) * scale)
-    return low, low + scale // 10 ** decimals
-
-
-def table1_kwargs(n_io: int, arch: str, sizes: tuple[int, ...]) -> dict:
-    """``build_model`` keyword arguments of one Table 1 entry (tanh cells; word-PTB reads token ids)."""
-    kwargs = {"arch": arch, "cell": "tanh", "n_in": n_io, "n_out": n_io, "hidden": sizes[0],
-              "token_input": n_io != 88}
-    if len(sizes) > 1:
-        kwargs["transition_hidden"] = sizes[1]
-    if len(sizes) > 2:
-        kwargs["output_hidden"] = sizes[2]
-    return kwargs
-
-
-def pascanu_table1() -> pd.DataFrame:
-    """Our weights-only counts of Pascanu Table 1's 20 models, built with ``rnnlab.nets.build_model``, beside the
-    counts the diagrams add up and the paper's printed (truncated) numbers."""
-    from rnnlab.nets import build_model, count_params, count_weights
-
-    rows = []
-    for task, n_io, arch, sizes, printed in PASCANU_TABLE1:
-        kwargs = table1_kwargs(n_io, arch, sizes)
-        model = build_model(**kwargs)
-        ours = count_weights(model)
-        drawn = preset_construction(arch, n_io, n_io, sizes[0], *sizes[1:3]).n_weights
-        low, high = printed_interval(printed)
-        rows.append({"task": task, "model": arch, "sizes": ",".join(map(str, sizes)), "paper": printed,
-                     "ours (weights)": ours, "diagram": drawn, "matches paper": low <= ours < high,
-                     "all parameters": count_params(model)})
-        del model
-    return pd.DataFrame(rows)
-
-
-# Chung et al. 2014, Table 1: (task, unit, our cell, units, input width, printed thousands); see rnnlab.nets.counting
-# for the convention (recurrent layer only, one bias per gate unit; music input width 100 is our inference).
-CHUNG_TABLE1 = (
-    ("music", "LSTM", "lstm_peephole", 36, 100, 19.8), ("music", "GRU", "gru", 46, 100, 20.2),
-    ("music", "tanh", "tanh", 100, 100, 20.1), ("speech", "LSTM", "lstm_peephole", 195, 20, 169.1),
-    ("speech", "GRU", "gru", 227, 20, 168.9), ("speech", "tanh", "tanh", 400, 20, 168.4),
-)
-
-
-def chung_table1() -> pd.DataFrame:
-    """Chung's matched model sizes rebuilt: our recurrent-layer count beside the printed ≈ thousands."""
-    from rnnlab.nets import build_model, count_params
-
-    rows = []
-    for task, unit, cell, units, n_in, printed in CHUNG_TABLE1:
-        model = build_model(arch="rnn", cell=cell, n_in=n_in, n_out=n_in, hidden=units)
-        ours = count_params(model.levels, duplicate_biases=False)
-        rows.append({"task": task, "unit": unit, "cell": cell, "units": units, "input width": n_in,
-                     "paper (thousands)": printed, "ours": ours, "within 0.1k": abs(ours / 1000 - printed) < 0.1})
-    return pd.DataFrame(rows)
-
-
-# --------------------------------------------------------------------------------------- the composer
-def compose(cell: str = "tanh", hidden: int = 128, *, input_depth: int = 0, transition_depth: int = 1,
-            shortcut: bool = False, output_depth: int = 1, levels: int = 1, n_in: int = 88, n_out: int = 88,
-            nonlinearity: str = "tanh") -> dict:
-    """``build_model`` keyword arguments for a free combination of depths: the preset whose kinds of depth are
-    active, plus the depths themselves. ``rnnlab.nets`` stacks plain levels only, so stacking together with a deep
-    transition or output raises RnnlabError (the diagram of such a construction can still be drawn)."""
-    construction(n_in, n_out, hidden, input_depth=input_depth, transition_depth=transition_depth,
-                 shortcut=shortcut, output_depth=output_depth, levels=levels)  # validates the knobs
-    deep_t, deep_o = transition_depth > 1, output_depth > 1
-    if levels > 1 and (deep_t or deep_o):
-        raise RnnlabError(f"levels={levels} with transition_depth={transition_depth} and output_depth={output_depth}: "
-                          "rnnlab.nets stacks plain levels only (Pascanu's sRNN); use levels=1 for a deep "
-                          "transition or output, or depths of 1 to stack")
-    if levels > 1:
-        arch = "srnn"
-    elif deep_t and deep_o:
-        arch = "dots-rnn" if shortcut else "dot-rnn"
-    elif deep_t:
-        arch = "dts-rnn" if shortcut else "dt-rnn"
-    elif deep_o:
-        arch = "do-rnn"
-    else:
-        arch = "rnn"
-    kwargs = {"arch": arch, "cell": cell, "n_in": n_in, "n_out": n_out, "hidden": hidden,
-              "nonlinearity": nonlinearity}
-    if input_depth:
-        kwargs["input_depth"] = input_depth
-    if deep_t:
-        kwargs["transition_depth"] = transition_depth
-    if deep_o:
-        kwargs["output_depth"] = output_depth
-    if levels > 1:
-        kwargs["levels"] = levels
-    return kwargs
-
-
-def flops_per_step(model) -> int:
-    """Forward FLOPs per time step and sequence: 2 per weight (one multiply-add each; biases and element-wise
-    nonlinearities are not counted). Holds for dense inputs; a token-input model indexes its input matrix."""
-    from rnnlab.nets import count_weights
-
-    return 2 * count_weights(model)
-
-
-@torch.no_grad()
-def one_step_cost(model, batch_size: int = 16, steps: int = 50, repeats: int = 3, seed: int = 0) -> dict:
-    """Measured forward milliseconds per time step (best of ``repeats`` runs over ``steps`` steps of a random 0/1
-    batch, after one warm-up) beside the weight and FLOP counts of ``model`` (dense input of width ``n_in``)."""
-    from rnnlab.nets import count_params, count_weights
-
-    check_positive("batch_size", batch_size)
-    check_positive("steps", steps)
-    check_positive("repeats", repeats)
-    n_in = model.config["n_in"]
-    device = next(model.parameters()).device
-    generator = torch.Generator().manual_seed(seed)
-    x = (torch.rand(steps, batch_size, n_in, generator=generator) < 0.1).float().to(device)
-    was_training = model.training
-    model.eval()
-    model(x)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model(x)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        best = min(best, time.perf_counter() - start)
-    model.train(was_training)
-    return {"weights": count_weights(model), "params": count_params(model), "flops_per_step": flops_per_step(model),
-            "ms_per_step": 1000 * best / steps, "batch_size": batch_size}

@@ -6,8 +6,9 @@ lives in :mod:`rnnlab.viz.compare_widget`.
 
 Comparability: a paper's number is only comparable with ours when we trained on the same data. A run on
 ``bach-music21`` (the offline stand-in for JSB Chorales), or a run that asked for ``jsb`` but fell back to the
-stand-in (its ``data_source`` says so), is shown beside Pascanu's / Chung's JSB number as a reference, flagged
-``comparable = False``.
+stand-in, is shown beside Pascanu's / Chung's JSB number as a reference, flagged ``comparable = False``. What a
+run's data was (canonical, stand-in, fallback, generated) and what paper dataset it counts as is asked of
+:mod:`rnnlab.data` (its registry and :class:`~rnnlab.data.Provenance`), never worked out here.
 """
 
 from __future__ import annotations
@@ -18,36 +19,23 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
+from rnnlab.data import DATASETS, Provenance, data_families, stand_ins
 from rnnlab.papers import paper_results
 from rnnlab.train.runs import load_metrics
 from rnnlab.viz.curves import learning_curves
 
 ALL = "all"
-STAND_INS = {"bach-music21": "jsb"}  # our offline stand-in -> the paper dataset it stands in for
 FILTER_COLUMNS = ("data", "dataset", "arch", "cell", "status")
 
 
-def data_family(dataset: str, source: str) -> str:
-    """Which data a run really trained on: ``canonical <dataset>`` for the canonical files, else the source's name
-    (a run that asked for ``jsb`` and fell back belongs to ``music21 stand-in (bach-music21)``, like a run that
-    asked for ``bach-music21``; a generated task is ``generated <dataset>``). Only runs of one family are compared
-    on one axis (canonical JSB sits an octave higher than the stand-in)."""
-    source = str(source)
-    if source.startswith("canonical"):
-        return f"canonical {dataset}"
-    if source.startswith("generated"):
-        return f"generated {dataset}"
-    return source.split(":")[0].split(" -- ")[0].strip()
-
-
 def with_data_column(runs: pd.DataFrame) -> pd.DataFrame:
-    """``runs`` plus a ``data`` column (``data_family`` of each run)."""
+    """``runs`` plus a ``data`` column (``rnnlab.data.data_family`` of each run: ``canonical <dataset>``, ``generated
+    <dataset>`` or the stand-in's name; only runs of one family are compared on one axis)."""
     runs = runs.copy()
     if runs.empty:
         runs["data"] = pd.Series(dtype=str)
         return runs
-    sources = runs["data_source"] if "data_source" in runs else pd.Series("", index=runs.index)
-    runs["data"] = [data_family(d, s) for d, s in zip(runs["dataset"], sources, strict=True)]
+    runs["data"] = data_families(runs)
     return runs
 
 
@@ -84,9 +72,10 @@ def run_labels(runs: pd.DataFrame) -> dict[str, str]:
     """A short unique label per run directory: ``arch/cell h<hidden> dataset`` (+ ``#2`` ... for repeats); a run
     that asked for a paper's set but trained on our stand-in says ``(stand-in)``."""
     labels, seen = {}, {}
+    replaced = set(stand_ins().values())  # paper datasets that have a stand-in
     for _, row in runs.iterrows():
         dataset = row.get("dataset")
-        if dataset in STAND_INS.values() and not str(row.get("data_source", "")).startswith("canonical"):
+        if dataset in replaced and Provenance.from_record(row).origin != "canonical":
             dataset = f"{dataset} (stand-in)"
         base = f"{row.get('arch')}/{row.get('cell')} h{row.get('hidden', '?')} {dataset}"
         seen[base] = seen.get(base, 0) + 1
@@ -143,15 +132,15 @@ def results_beside_papers(runs: pd.DataFrame) -> pd.DataFrame:
     runs["label"] = runs["run_dir"].map(labels)
     runs["test"] = [row.get(f"test_{row['metric']}") if isinstance(row.get("metric"), str) else None
                     for _, row in runs.iterrows()]
-    canonical = runs["data_source"].astype(str).str.startswith("canonical") if "data_source" in runs else False
-    runs["paper_dataset"] = [STAND_INS.get(d, d) for d in runs["dataset"]]
+    provenances = [Provenance.from_record(row) for row in runs.to_dict("records")]
+    canonical = [p.origin == "canonical" for p in provenances]
+    runs["paper_dataset"] = [p.paper_dataset for p in provenances]
     papers = paper_results()
     papers = papers[papers.split == "test"].rename(columns={"value": "paper_value", "dataset": "paper_dataset"})
     papers = papers[["paper", "table", "paper_dataset", "arch", "cell", "metric", "paper_value"]]
     joined = runs.assign(_canonical=canonical).merge(papers, on=["paper_dataset", "arch", "cell", "metric"],
                                                      how="left")
-    music_paper_sets = {"jsb", "nottingham", "musedata", "pianomidi"}
-    needs_canonical = joined["paper_dataset"].isin(music_paper_sets | {"ptb-char", "ptb-word"})
+    needs_canonical = joined["paper_dataset"].map(lambda d: d in DATASETS and DATASETS[d].canonical).astype(bool)
     joined["comparable"] = joined["paper_value"].notna() & (joined["_canonical"] | ~needs_canonical) & (
         joined["dataset"] == joined["paper_dataset"])
     joined["test_minus_paper"] = (pd.to_numeric(joined["test"], errors="coerce") - joined["paper_value"]).where(

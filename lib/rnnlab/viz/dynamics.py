@@ -11,108 +11,27 @@ Pure functions returning ``plotly.graph_objects.Figure`` (the widgets in ``widge
 - ``pca_trajectory``: the path of h_t in its first 2 or 3 principal components, coloured by time, with the step
   picked by a time slider highlighted.
 - ``saturation_table`` / ``gate_saturation``: Karpathy et al. 2015, Fig. 4: for every unit, the fraction of time
-  its gate is left-saturated (< 0.1) against right-saturated (> 0.9), one panel per gate, one colour per layer.
+  its gate is left-saturated (< 0.1) against right-saturated (> 0.9), one panel per gate, one colour per layer;
+  [0,1] gates only, as the cells name them (``PieceStates.gate_names``).
 - ``side_by_side``: two architectures on the same piece, column by column.
 
-``record_states`` runs a model over one sequence with ``record=True`` and keeps everything as numpy arrays.
+They read the ``PieceStates`` that :func:`rnnlab.train.states.record_states` records from a model (this module runs
+no model).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import torch
 from plotly.subplots import make_subplots
 
+from rnnlab.data.layout import LOWEST_PITCH, note_name
 from rnnlab.errors import RnnlabError, check_choice, check_positive
+from rnnlab.train.states import PieceStates, notes_at
 
-FIRST_MIDI = 21  # column j of a piano roll is MIDI pitch 21 + j (A0)
-NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-CANDIDATES = ("g", "n")  # recorded candidate activations (tanh), not gates: left out of the saturation plot
 LAYER_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 ACTIVATION_SCALE = "RdBu"  # Karpathy et al.: red = −1, blue = +1
-
-
-def midi_name(pitch: int) -> str:
-    """Scientific pitch name of a MIDI number: 60 -> 'C4', 21 -> 'A0'."""
-    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
-
-
-def notes_at(roll: np.ndarray) -> list[str]:
-    """For each step of a (T, 88) piano roll, the names of the sounding notes ('rest' when none)."""
-    return [" ".join(midi_name(FIRST_MIDI + j) for j in np.flatnonzero(row)) or "rest" for row in roll]
-
-
-# ------------------------------------------------------------------------------------------------ recording
-@dataclass
-class PieceStates:
-    """What a model did while reading one sequence; every array is numpy, time first.
-
-    ``inputs``: the (T, 88) piano roll (music) or the (T,) token ids (text); ``tokens``: the token strings (text);
-    ``h``/``c``: layer name -> (T, H); ``gates``: layer name -> gate name -> (T, H). Layer names are the
-    ``Recording``'s (``level0/step0`` …), bottom to top.
-    """
-
-    label: str
-    inputs: np.ndarray
-    h: dict[str, np.ndarray]
-    c: dict[str, np.ndarray] = field(default_factory=dict)
-    gates: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
-    tokens: list[str] | None = None
-
-    @property
-    def layers(self) -> list[str]:
-        return list(self.h)
-
-    @property
-    def recurrent_layers(self) -> list[str]:
-        """Layers of the recurrence (``level*``), bottom to top; the deep input/output layers are left out."""
-        return [name for name in self.h if name.startswith("level")] or self.layers
-
-    @property
-    def top(self) -> str:
-        """The top recurrent layer: the state the output layer reads."""
-        return self.recurrent_layers[-1]
-
-    @property
-    def roll(self) -> np.ndarray | None:
-        return self.inputs if self.inputs.ndim == 2 else None
-
-    def hover(self) -> list[str]:
-        """What is heard or read at each step, for hover texts."""
-        if self.tokens is not None:
-            return list(self.tokens)
-        return notes_at(self.inputs) if self.inputs.ndim == 2 else [str(i) for i in self.inputs]
-
-    def __len__(self) -> int:
-        return len(self.inputs)
-
-
-@torch.no_grad()
-def record_states(model, sequence: torch.Tensor, label: str = "", vocab: list[str] | None = None) -> PieceStates:
-    """Run ``model`` over one sequence ((T, n_in) floats or (T,) ids) with ``record=True``, from a zero state."""
-    was_training = model.training
-    model.eval()
-    try:
-        device = next(model.parameters()).device
-        _, _, rec = model(sequence[:, None].to(device), None, record=True)
-    finally:
-        model.train(was_training)
-    h = {layer.name: layer.h[:, 0].float().cpu().numpy() for layer in rec.layers}
-    c = {layer.name: layer.c[:, 0].float().cpu().numpy() for layer in rec.layers if layer.c is not None}
-    gates = {layer.name: {g: v[:, 0].float().cpu().numpy() for g, v in layer.gates.items()}
-             for layer in rec.layers if layer.gates}
-    inputs = sequence.cpu().numpy()
-    tokens = [vocab[int(i)] for i in inputs] if vocab is not None and inputs.ndim == 1 else None
-    return PieceStates(label, inputs, h, c, gates, tokens)
-
-
-def record_corpus(model, sequences: list[torch.Tensor], vocab: list[str] | None = None) -> list[PieceStates]:
-    """``record_states`` for every sequence of a corpus (e.g. a validation split)."""
-    return [record_states(model, seq, label=f"#{i}", vocab=vocab) for i, seq in enumerate(sequences)]
 
 
 def layer_activations(states: PieceStates, layer: str | None = None, what: str = "h") -> np.ndarray:
@@ -131,7 +50,7 @@ def _input_trace(roll: np.ndarray | None, tokens: list[str] | None, hover: list[
         lo, hi = (pitches.min(), pitches.max()) if len(pitches) else (39, 48)
         rows = np.arange(lo, hi + 1)
         return go.Heatmap(
-            z=roll[:, rows].T, x=np.arange(len(roll)), y=[midi_name(FIRST_MIDI + int(j)) for j in rows],
+            z=roll[:, rows].T, x=np.arange(len(roll)), y=[note_name(LOWEST_PITCH + int(j)) for j in rows],
             colorscale=[[0, "#ffffff"], [1, "#222222"]], showscale=False, name="input",
             customdata=np.tile(np.array(hover, dtype=object), (len(rows), 1)),
             hovertemplate="t %{x}<br>%{y}<br>sounding: %{customdata}<extra>piano roll</extra>")
@@ -383,10 +302,11 @@ def pca_trajectory(states: np.ndarray, dims: int = 2, highlight: int | None = No
 
 # --------------------------------------------------------------------------------------- gate saturation
 def concat_gates(recorded: list[PieceStates]) -> dict[str, dict[str, np.ndarray]]:
-    """Gate activations of several pieces joined along time: layer -> gate -> (ΣT, H)."""
+    """The [0,1] gates of several pieces joined along time: layer -> gate -> (ΣT, H). Candidates (the activations
+    each cell names in ``candidate_names``: LSTM g, GRU n, a graph cell's non-sigmoid nodes) are left out."""
     joined: dict[str, dict[str, list[np.ndarray]]] = {}
     for states in recorded:
-        for layer, gates in states.gates.items():
+        for layer, gates in states.gates_only().items():
             for gate, values in gates.items():
                 joined.setdefault(layer, {}).setdefault(gate, []).append(values)
     return {layer: {g: np.concatenate(v) for g, v in gates.items()} for layer, gates in joined.items()}
@@ -394,19 +314,21 @@ def concat_gates(recorded: list[PieceStates]) -> dict[str, dict[str, np.ndarray]
 
 def saturation_table(gates: dict[str, dict[str, np.ndarray]], low: float = 0.1, high: float = 0.9) -> pd.DataFrame:
     """Per layer, gate and unit: the fraction of steps with the gate < ``low`` (left-saturated) and > ``high``
-    (right-saturated) — Karpathy, Johnson & Fei-Fei 2015, §4.2. Candidates (``g``, ``n``) are left out.
+    (right-saturated) — Karpathy, Johnson & Fei-Fei 2015, §4.2.
 
-    ``gates``: layer -> gate -> (T, H) (or (T, B, H): all rows pooled). Columns: layer, gate, unit, left, right.
+    ``gates``: layer -> gate -> (T, H) (or (T, B, H): all rows pooled), the [0,1] gates as ``concat_gates`` or
+    ``PieceStates.gates_only`` give them. An activation that leaves [0, 1] is no gate (a candidate of a dict
+    taken straight from ``PieceStates.gates``) and is left out. Columns: layer, gate, unit, left, right.
     """
     if not 0 <= low < high <= 1:
         raise RnnlabError(f"need 0 <= low < high <= 1, got low={low!r}, high={high!r}")
     frames = []
     for layer, by_gate in gates.items():
         for gate, values in by_gate.items():
-            if gate in CANDIDATES:
-                continue
             values = np.asarray(values)
             values = values.reshape(-1, values.shape[-1])
+            if values.size and (values.min() < 0 or values.max() > 1):
+                continue
             frames.append(pd.DataFrame({"layer": layer, "gate": gate, "unit": np.arange(values.shape[1]),
                                         "left": (values < low).mean(axis=0), "right": (values > high).mean(axis=0)}))
     if not frames:

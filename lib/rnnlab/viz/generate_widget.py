@@ -7,8 +7,8 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 from IPython.display import Audio
 
+from rnnlab.data.audio import synthesize
 from rnnlab.data.midi import midi_download_html, roll_to_midi_bytes
-from rnnlab.data.synth import synthesize
 from rnnlab.generate import sample_music
 from rnnlab.viz.generation import generated_roll_figure
 

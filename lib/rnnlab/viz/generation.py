@@ -11,8 +11,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from rnnlab.data.dataset import LOWEST_PITCH
-from rnnlab.data.plots import note_name, piano_roll_figure
+from rnnlab.data.layout import LOWEST_PITCH
+from rnnlab.viz.datasets import note_name, piano_roll_figure
 from rnnlab.viz.predictions import pitch_window
 
 

@@ -28,6 +28,7 @@ from plotly.subplots import make_subplots
 
 from rnnlab.errors import RnnlabError, check_choice, check_positive
 from rnnlab.train.losses import token_losses
+from rnnlab.train.trained import load_trained_model
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
 
@@ -113,29 +114,11 @@ def decay_per_step(curve: np.ndarray, window: int | None = None) -> float:
 
 def run_models(run_dir, dataset, checkpoints: tuple[str, ...] = ("init", "best")) -> dict[str, torch.nn.Module]:
     """Models of a finished run: ``init`` (rebuilt exactly as the trainer seeded and built it), ``best`` and
-    ``last`` (from ``checkpoints/``), on CPU, in eval mode."""
-    import json
-    from pathlib import Path
-
-    from rnnlab.train import checkpoints as checkpoint_files
-    from rnnlab.train.config import TrainConfig
-    from rnnlab.train.seeding import seed_everything
-    from rnnlab.train.trainer import build_model_for
-
-    run_dir = Path(run_dir)
-    config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
-    models = {}
+    ``last`` (from ``checkpoints/``), on CPU, in eval mode (``rnnlab.train.trained.load_trained_model``)."""
     for name in checkpoints:
         check_choice("checkpoint", name, ("init", "best", "last"))
-        seed_everything(config.seed)
-        model = build_model_for(config, dataset)
-        if name != "init":
-            path = run_dir / "checkpoints" / f"{name}.pt"
-            if not path.exists():
-                raise RnnlabError(f"checkpoint {str(path)!r} does not exist (did the run finish an epoch?)")
-            checkpoint_files.load_model_state(model, checkpoint_files.read(path, config, "cpu"), path)
-        models[name] = model.eval()
-    return models
+    return {name: load_trained_model(run_dir, "initial" if name == "init" else name, dataset=dataset)[0]
+            for name in checkpoints}
 
 
 # ----------------------------------------------------------------------------------------------- figures

@@ -11,9 +11,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from rnnlab.data.dataset import LOWEST_PITCH
-from rnnlab.data.plots import note_name
+from rnnlab.data.layout import LOWEST_PITCH
 from rnnlab.errors import RnnlabError
+from rnnlab.viz.datasets import note_name
 
 _PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 

@@ -4,18 +4,40 @@ Each explorer holds a few controls (``continuous_update=False``: a figure is rec
 not while it moves) and plotly ``FigureWidget``s that are refreshed inside one ``batch_update`` with the figure the
 pure function returns — the same figure a headless run renders statically. ``explorer.widget`` is the
 ipywidgets box; displaying the explorer displays it.
+
+``shown_label`` is the one rule for which trained model a view starts on (the explorers and the notebooks' static
+figures both use it): the selection when it is one of the models, else the first model listed.
 """
 
 from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
 
 import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
 
+from rnnlab.errors import RnnlabError
 from rnnlab.viz import dynamics, gradients
 
 SLIDER_LAYOUT = widgets.Layout(width="460px")
 STYLE = {"description_width": "110px"}
+
+
+def shown_label(selection: str | None, labels: Iterable[str]) -> str:
+    """Which of ``labels`` (trained models, in the order they were listed) a view shows: ``selection`` when it is one
+    of them, else the first. An empty selection (None, "") picks the first quietly; a selection that names no model
+    (a typo, or a model left out of the list) picks the first with a warning naming the choices."""
+    labels = list(labels)
+    if not labels:
+        raise RnnlabError("no models to show: the list of trained models is empty")
+    if selection in labels:
+        return selection
+    if selection:
+        warnings.warn(f"{selection!r} is not among the trained models ({', '.join(labels)}); showing "
+                      f"{labels[0]!r}, the first", stacklevel=2)
+    return labels[0]
 
 
 def refresh(widget: go.FigureWidget, figure: go.Figure) -> None:
@@ -42,16 +64,19 @@ class DynamicsExplorer:
     ``states``: label -> ``PieceStates`` of the same sequence; ``corpus``: label -> list of ``PieceStates`` searched
     for matches (e.g. the validation split). Controls: architecture, layer, time t (moves the red point along the
     PCA trajectory), threshold, brushed span and off-pad (select units whose on/off signature matches the span;
-    their other firings in the corpus are listed as ranked matches).
+    their other firings in the corpus are listed as ranked matches). ``focus``: the architecture shown first
+    (``shown_label``: the first of ``states`` when absent).
     """
 
     def __init__(self, states: dict[str, dynamics.PieceStates], corpus: dict[str, list] | None = None,
-                 threshold: float = 0.3, span: tuple[int, int] | None = None, pad: int = 1, max_units: int = 64):
+                 threshold: float = 0.3, span: tuple[int, int] | None = None, pad: int = 1, max_units: int = 64,
+                 focus: str | None = None):
         self.states, self.corpus, self.max_units = states, corpus or {}, max_units
-        first = next(iter(states.values()))
+        shown = shown_label(focus, states)
+        first = states[shown]
         steps = len(first)
         span = span or (steps // 3, min(steps - 1, steps // 3 + 3))
-        self.arch = widgets.Dropdown(options=list(states), description="architecture", style=STYLE)
+        self.arch = widgets.Dropdown(options=list(states), value=shown, description="architecture", style=STYLE)
         self.layer = widgets.Dropdown(options=first.recurrent_layers, value=first.top, description="layer",
                                       style=STYLE)
         self.time = widgets.IntSlider(value=0, min=0, max=steps - 1, description="time t", continuous_update=False,

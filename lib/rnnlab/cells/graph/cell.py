@@ -19,7 +19,8 @@ Compilation (the graph is normalized first, so the parameter layout follows the 
 * With no external input (deep-transition layers 2..L, ``input_size=0``) x is the zero vector: lin(x) is its bias,
   tanh(x) is 0 — the same convention as the hand-written cells ("every W x term is absent").
 * ``gates`` receives every operation node's value, keyed by its label (the name it was given in the equations) or
-  ``n{i}`` (its index in the canonical order): ``cell.gate_names`` lists them, so ``04``/``05`` can show any node.
+  ``n{i}`` (its index in the canonical order): ``cell.gate_names`` lists them, so ``04``/``05`` can show any node;
+  ``cell.candidate_names`` lists those that are not sigmoid nodes (not [0,1] gates: tanh, relu, linear, +, *, −).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnlab.cells.base import RecurrentCell, new_vector, new_weight, project
+from rnnlab.cells.graph.library import LIBRARY
 from rnnlab.cells.graph.nodes import BINARY, LEAVES, LINEAR_SHIFTS, Graph, is_linear, validity_problem
 from rnnlab.cells.graph.parse import parse_equations
 from rnnlab.errors import RnnlabError
@@ -35,6 +37,7 @@ from rnnlab.errors import RnnlabError
 _UNARY_FN = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
 _BINARY_FN = {"+": torch.add, "*": torch.mul, "-": torch.sub}
 _LIN, _UNARY, _BIN = 0, 1, 2
+DEFAULT_EQUATIONS = LIBRARY["gru"].strip()  # a graph cell built without equations is the GRU
 
 
 def as_graph(equations) -> Graph:
@@ -42,9 +45,7 @@ def as_graph(equations) -> Graph:
     if isinstance(equations, Graph):
         return equations.normalized()
     if equations is None or (isinstance(equations, str) and not equations.strip()):
-        from rnnlab.cells.graph.library import LIBRARY
-
-        return parse_equations(LIBRARY["gru"])
+        return parse_equations(DEFAULT_EQUATIONS)
     return parse_equations(equations)
 
 
@@ -52,6 +53,22 @@ class GraphCell(RecurrentCell):
     """A cell from equations (``equations=`` text or a ``Graph``; default the GRU): see the module docstring."""
 
     options = ("equations",)
+    default_equations = DEFAULT_EQUATIONS
+    # the structure depends on the equations: every fact below is set per instance in __init__
+    block_names: tuple[str, ...] = ()
+    recurrent_blocks: dict[str, tuple[str, ...]] = {}
+
+    @classmethod
+    def resolve_equations(cls, equations: str | None) -> str:
+        """The equations text a config keeps (``default_equations`` when None or ""), checked: it must parse and
+        make a usable cell, else one line naming the problem."""
+        if equations is not None and not isinstance(equations, str):
+            raise RnnlabError(f"equations must be a string of equations, got {type(equations).__name__}")
+        text = (equations or cls.default_equations).strip()
+        problem = validity_problem(parse_equations(text))
+        if problem is not None:
+            raise RnnlabError(f"these equations do not make a usable cell: {problem}")
+        return text
 
     def __init__(self, input_size, hidden_size, prev_size=None, *, equations=None):
         super().__init__(input_size, hidden_size, prev_size)
@@ -66,6 +83,8 @@ class GraphCell(RecurrentCell):
         self.node_names = tuple(graph.labels.get(i, f"n{i}") if n.op not in LEAVES else n.op
                                 for i, n in enumerate(nodes))
         self.gate_names = tuple(name for name, n in zip(self.node_names, nodes, strict=True) if n.op not in LEAVES)
+        self.candidate_names = tuple(name for name, n in zip(self.node_names, nodes, strict=True)
+                                     if n.op not in LEAVES and n.op != "sigmoid")
         ix, ih, ic = graph.leaf("x"), graph.leaf("h"), graph.leaf("c")
         self._leaves = (ix, ih, ic)
 
@@ -120,6 +139,16 @@ class GraphCell(RecurrentCell):
         self._slots = lin_x + ([ix] if self.embed else []) + hoisted
         self._hoisted = hoisted
         self.n_blocks = len(lin_x) + int(self.embed)
+        self.block_names = tuple(self.node_names[i] for i in lin_x) + (("x",) if self.embed else ())
+        # recurrent matrices: the Linear maps of h, of c, and of inner nodes that depend on the state
+        self.recurrent_blocks = {}
+        if lin_h:
+            self.recurrent_blocks["weight_h"] = tuple(self.node_names[i] for i in lin_h)
+        if lin_c:
+            self.recurrent_blocks["weight_c"] = tuple(self.node_names[i] for i in lin_c)
+        for j, i in enumerate(lin_inner):
+            if not x_only[i]:
+                self.recurrent_blocks[f"weight_n{j}"] = (self.node_names[i],)
         self._plan = []
         for i, node in enumerate(nodes):
             if node.op in LEAVES or x_only[i] or i in lin_h or i in lin_c:

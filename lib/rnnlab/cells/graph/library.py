@@ -7,6 +7,9 @@ hand-written GRU/MUT cells compute it. LSTM-b is the LSTM whose forget-gate Line
 
 from __future__ import annotations
 
+from rnnlab.cells.graph.parse import parse_equations
+from rnnlab.errors import check_choice
+
 LIBRARY: dict[str, str] = {
     "tanh": "h' = tanh(lin(x) + lin(h))",
     "lstm": """
@@ -66,8 +69,5 @@ h' = h + u * (z - h)
 
 def library_graph(name: str):
     """The normalized graph of library cell ``name``."""
-    from rnnlab.cells.graph.parse import parse_equations
-    from rnnlab.errors import check_choice
-
     check_choice("library cell", name, LIBRARY)
     return parse_equations(LIBRARY[name])

@@ -1,4 +1,7 @@
-"""``build_model``: one call for every cell × architecture, with the papers' presets and strict option checks.
+"""``model_config``: the knobs of a model (cell × architecture) and the rules they must satisfy.
+
+``build_model`` (``model.py``) builds what ``model_config`` resolves; the presets themselves are ``archs.ARCHS``.
+Every fact about a cell is asked of its class (``rnnlab.cells.CELLS[cell]``), never decided here by its name.
 
 Rules (the project's decision):
 * The preset (``ARCHS``) fixes which constructions are active. dt-/dts-/dot-/dots-rnn need transition_depth >= 2,
@@ -6,15 +9,17 @@ Rules (the project's decision):
 * A knob the preset does not use is ignored only when left at its default (or set to the value the preset
   implies, e.g. levels=1 for dt-rnn); anything else is an error naming the knob and the archs that use it —
   so stacking a deep transition (levels=3 with arch="dt-rnn") is refused, not silently dropped.
-* ``transition_hidden`` may differ from ``hidden`` only for the tanh cell: gated cells carry (h, c) through the
-  chain of a deep transition, so the widths must agree.
-* ``nonlinearity`` is φ of the tanh cell and of every dense layer (deep input, deep output);
-  ``transition_nonlinearity`` (tanh cell only) overrides it for the intermediate transition layers and
+* ``transition_hidden`` may differ from ``hidden`` only for a cell that allows it (``allows_width_change()``: the
+  tanh cell): gated cells carry (h, c) through the chain of a deep transition, so the widths must agree.
+* ``nonlinearity`` is φ of a cell that takes that option (the tanh cell) and of every dense layer (deep input, deep
+  output); ``transition_nonlinearity`` (such a cell only) overrides it for the intermediate transition layers and
   ``output_nonlinearity`` for the deep-output layer (Pascanu's DOT(S)-RNN*: L_p in the transition, maxout in the
   output). ``pool_size`` and ``lp_p`` configure the L_p / maxout units.
-* ``forget_bias`` applies to the LSTMs with a forget gate (None = the cell's default: 1 for lstm_b, else 0).
-* ``equations`` applies to cell ``graph`` only (a cell written as equations, see ``rnnlab.cells.graph``; None or
-  "" = the GRU); the config keeps the text (key present only for that cell) and every layer of every level uses it.
+* ``forget_bias`` applies to the cells with a forget gate (``has_forget_gate``; None = the cell's
+  ``default_forget_bias``: 1 for lstm_b, else 0).
+* ``equations`` applies only to a cell that takes that option: cell ``graph``, a cell written as equations (see
+  ``rnnlab.cells.graph``; None or "" = its ``default_equations``, the GRU); the config keeps the text (key present
+  only for that cell) and every layer of every level uses it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ from __future__ import annotations
 from rnnlab.cells import CELLS, NONLINEARITIES
 from rnnlab.errors import RnnlabError, check_choice, check_positive
 from rnnlab.nets.archs import ARCHS
-from rnnlab.nets.model import RecurrentNet
 
 FUSED_CHOICES = ("auto", "never")
 INIT_CHOICES = ("default", "pascanu")
@@ -30,6 +34,11 @@ INIT_CHOICES = ("default", "pascanu")
 
 def _archs_with(flag: str) -> str:
     return ", ".join(name for name, arch in ARCHS.items() if getattr(arch, flag))
+
+
+def _cells_where(fact) -> str:
+    """The cell names whose class satisfies ``fact(cls)``, quoted: "'tanh'" or "'lstm', 'lstm_b'"."""
+    return ", ".join(repr(name) for name, cls in CELLS.items() if fact(cls))
 
 
 def _depth(name: str, value, default: int, arch: str, active: bool, flag: str) -> int:
@@ -65,15 +74,18 @@ def _check_nonlinearities(cell, arch, input_depth, nonlinearity, transition_nonl
                           pool_size, lp_p) -> None:
     """Each φ knob must name a nonlinearity and be used by some layer (else left at its default)."""
     spec = ARCHS[arch]
+    takes_phi = CELLS[cell].takes_option("nonlinearity")
     check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
-    uses_phi = cell == "tanh" or input_depth > 0 or (spec.deep_output and output_nonlinearity is None)
+    uses_phi = takes_phi or input_depth > 0 or (spec.deep_output and output_nonlinearity is None)
     if not uses_phi:
         _unused("nonlinearity", nonlinearity, "tanh", f"cell {cell!r} with arch {arch!r} has no layer that uses it")
-    if cell == "tanh" and spec.deep_transition:
+    if takes_phi and spec.deep_transition:
         if transition_nonlinearity is not None:
             check_choice("transition_nonlinearity", transition_nonlinearity, NONLINEARITIES)
     else:
-        _unused("transition_nonlinearity", transition_nonlinearity, None, "it needs cell 'tanh' and a deep transition")
+        phi_cells = _cells_where(lambda cls: cls.takes_option("nonlinearity"))
+        _unused("transition_nonlinearity", transition_nonlinearity, None,
+                f"it needs cell {phi_cells} and a deep transition")
     if spec.deep_output:
         if output_nonlinearity is not None:
             check_choice("output_nonlinearity", output_nonlinearity, NONLINEARITIES)
@@ -81,7 +93,7 @@ def _check_nonlinearities(cell, arch, input_depth, nonlinearity, transition_nonl
         _unused("output_nonlinearity", output_nonlinearity, None,
                 f"arch {arch!r} has no deep output (those that do: {_archs_with('deep_output')})")
     active = set()  # the nonlinearities some layer will use
-    if cell == "tanh":
+    if takes_phi:
         active.add(nonlinearity)
         if spec.deep_transition:
             active.add(transition_nonlinearity or nonlinearity)
@@ -100,10 +112,10 @@ def _check_nonlinearities(cell, arch, input_depth, nonlinearity, transition_nonl
 def _resolve_forget_bias(cell: str, forget_bias) -> float | None:
     """The cell's forget-gate bias (its default when None); None for cells without a forget gate."""
     cls = CELLS[cell]
-    if "forget_bias" in cls.options:
-        return getattr(cls, "default_forget_bias", 0.0) if forget_bias is None else float(forget_bias)
+    if cls.has_forget_gate:
+        return cls.default_forget_bias if forget_bias is None else float(forget_bias)
     if forget_bias not in (None, 0, 0.0):
-        with_forget = ", ".join(name for name, c in CELLS.items() if "forget_bias" in c.options)
+        with_forget = ", ".join(name for name, c in CELLS.items() if c.has_forget_gate)
         raise RnnlabError(f"forget_bias={forget_bias!r} does not apply to cell {cell!r}; cells with a forget gate: "
                           f"{with_forget}")
     return None
@@ -160,10 +172,11 @@ def model_config(
     no_dt = f"arch {arch!r} has no deep transition (those that do: {_archs_with('deep_transition')})"
     no_do = f"arch {arch!r} has no deep output (those that do: {_archs_with('deep_output')})"
     transition_hidden = _width("transition_hidden", transition_hidden, hidden, spec.deep_transition, no_dt)
-    if transition_hidden is not None and transition_hidden != hidden and cell != "tanh":
+    if transition_hidden is not None and transition_hidden != hidden and not CELLS[cell].allows_width_change():
         raise RnnlabError(
             f"transition_hidden={transition_hidden} must equal hidden={hidden} for cell {cell!r}: gated cells carry "
-            "their state through the deep transition (only cell 'tanh' allows another width)"
+            f"their state through the deep transition (only cell {_cells_where(lambda c: c.allows_width_change())} "
+            "allows another width)"
         )
     output_hidden = _width("output_hidden", output_hidden, hidden, spec.deep_output, no_do)
     input_hidden = _width("input_hidden", input_hidden, hidden, input_depth > 0, "input_depth is 0")
@@ -191,32 +204,12 @@ def model_config(
 
 
 def _resolve_equations(cell: str, equations) -> str | None:
-    """The equations text of a graph cell (checked by parsing; the GRU when empty); None for every other cell."""
-    if cell != "graph":
+    """The equations text of a cell that takes equations (checked by the cell class: ``resolve_equations``; its
+    default when empty); None for every other cell."""
+    cls = CELLS[cell]
+    if not cls.takes_option("equations"):
         if equations not in (None, ""):
-            raise RnnlabError(f"equations={equations!r} does not apply to cell {cell!r}; only cell 'graph' takes "
-                              "equations")
+            raise RnnlabError(f"equations={equations!r} does not apply to cell {cell!r}; only cell "
+                              f"{_cells_where(lambda c: c.takes_option('equations'))} takes equations")
         return None
-    if equations is not None and not isinstance(equations, str):
-        raise RnnlabError(f"equations must be a string of equations, got {type(equations).__name__}")
-    from rnnlab.cells.graph import LIBRARY, parse_equations, validity_problem
-
-    text = (equations or LIBRARY["gru"]).strip()
-    problem = validity_problem(parse_equations(text))
-    if problem is not None:
-        raise RnnlabError(f"these equations do not make a usable cell: {problem}")
-    return text
-
-
-def build_model(**knobs) -> RecurrentNet:
-    """Build the model ``model_config(**knobs)`` describes (same keywords, same rules).
-
-    The returned model's ``config`` rebuilds it: ``build_model(**model.config)``.
-    """
-    config = model_config(**knobs)
-    model = RecurrentNet(config)
-    if config["init"] == "pascanu":
-        from rnnlab.nets.init import init_pascanu
-
-        init_pascanu(model)
-    return model
+    return cls.resolve_equations(equations)

@@ -1,4 +1,5 @@
-"""Atomic file writes: write beside the destination, then rename, so ``data/`` never holds a half-written file."""
+"""Small file utilities below every layer: atomic writes (write beside the destination, then rename, so no reader
+ever sees a half-written file: the data folder, the run store, the search state)."""
 
 from __future__ import annotations
 

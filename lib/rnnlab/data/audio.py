@@ -1,4 +1,4 @@
-"""A tiny additive synthesizer: a piano roll becomes a waveform that ``IPython.display.Audio`` plays in JupyterLab.
+"""Piano rolls as sound: a tiny additive synthesizer whose waveform ``IPython.display.Audio`` plays in JupyterLab.
 
 Each note (a run of consecutive frames of one pitch) is a sum of harmonics,
 ``s(t) = env(t) * sum_k a_k sin(2 pi k f t)`` with the equal-tempered frequency ``f = 440 * 2 ** ((m - 69) / 12)``
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab.data.dataset import LOWEST_PITCH
+from rnnlab.data.layout import LOWEST_PITCH
 
 
 def midi_frequency(pitch: float) -> float:

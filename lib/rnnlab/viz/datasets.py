@@ -1,4 +1,5 @@
-"""Figures of the music sets as pure functions returning plotly ``go.Figure`` (the notebook only calls them)."""
+"""Figures of the datasets (piano rolls, note frequency, polyphony, sequence lengths) as pure functions returning
+plotly ``go.Figure`` (notebooks/01_datasets.ipynb only calls them); moved here from ``rnnlab.data.plots``."""
 
 from __future__ import annotations
 
@@ -6,14 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from rnnlab.data.dataset import LOWEST_PITCH, N_KEYS
-
-NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-
-
-def note_name(pitch: int) -> str:
-    """Scientific pitch name of a MIDI number (60 = C4)."""
-    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
+from rnnlab.data.layout import LOWEST_PITCH, N_KEYS, note_name
 
 
 def piano_roll_figure(roll, title: str = "", start: int = 0, frames: int | None = None,
