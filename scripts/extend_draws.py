@@ -1,0 +1,98 @@
+"""Second stage of a best-of-draws campaign (Chung et al. 2014's best of 10 learning rates): extend the draws that
+were still improving when the first stage's epoch cap stopped them, so early stopping, not the cap, ends every run
+that could be the best.
+
+    python scripts/extend_draws.py results/runs/chung2014 --only 'jsb/*' --epochs 1000 --within 1.0          # list
+    python scripts/extend_draws.py results/runs/chung2014 --only 'jsb/*' --epochs 1000 --within 1.0 --run    # extend
+
+A draw is extended when all three hold:
+  1. it stopped at its epoch cap (``epochs_run == epochs``), status ok;
+  2. it was still improving: its best epoch lies within ``patience`` epochs of the cap (so early stopping had not
+     fired and would not have fired at the cap);
+  3. its best validation NLL is within ``--within`` nats of the best draw of its dataset and model (the same
+     spec point without the draw's knob), so a draw that cannot plausibly win is not trained further.
+Each extension is ``rnnlab train --notebook --resume --run-dir RUN --epochs N``: the run continues from its own
+record (weights, optimiser, RNG and early-stopping state), the larger cap is written to its config.json and run.log,
+and the executed notebook in the run folder is replaced by the extended run's. Two single-thread runs at a time.
+docs/sweeps.md §"Two-stage draws" gives the rule and why; the report states which runs were extended.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+
+def draws(root: Path, pattern: str) -> list[dict]:
+    rows = []
+    for summary_path in sorted(root.glob("**/summary.json")):
+        run = summary_path.parent
+        point = str(run.relative_to(root))
+        if not fnmatch.fnmatch(point, pattern):
+            continue
+        summary = json.loads(summary_path.read_text())
+        config = json.loads((run / "config.json").read_text())
+        rows.append({"run": run, "point": point, "group": point.rsplit("/", 1)[0], "status": summary.get("status"),
+                     "epochs": config["epochs"], "patience": config["patience"],
+                     "epochs_run": summary.get("epochs_run"), "best_epoch": summary.get("best_epoch"),
+                     "best_valid": summary.get("best_valid")})
+    return rows
+
+
+def to_extend(rows: list[dict], within: float, epochs: int) -> list[dict]:
+    """The draws the three rules of the module docstring select, each with its reason, in order of best valid."""
+    ok = [r for r in rows if r["status"] == "ok" and r["best_valid"] is not None]
+    best = {}
+    for r in ok:
+        best[r["group"]] = min(best.get(r["group"], float("inf")), r["best_valid"])
+    chosen = []
+    for r in sorted(ok, key=lambda r: r["best_valid"]):
+        capped = r["epochs_run"] >= r["epochs"]
+        improving = r["best_epoch"] is not None and r["best_epoch"] > r["epochs"] - r["patience"]
+        close = r["best_valid"] <= best[r["group"]] + within
+        if capped and improving and close and epochs > r["epochs"]:
+            chosen.append({**r, "gap": r["best_valid"] - best[r["group"]]})
+    return chosen
+
+
+def extend(run: Path, epochs: int) -> tuple[Path, int]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    command = ["rnnlab", "train", "--notebook", "--resume", "--run-dir", str(run), "--epochs", str(epochs), "--quiet"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode:
+        print(f"failed: {run}: {(result.stderr or result.stdout).strip().splitlines()[-1:]}", file=sys.stderr)
+    return run, result.returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path, help="a campaign's run store, e.g. results/runs/chung2014")
+    parser.add_argument("--only", default="*", help="points to consider (a pattern such as 'jsb/*')")
+    parser.add_argument("--epochs", type=int, required=True, help="the second stage's epoch cap")
+    parser.add_argument("--within", type=float, default=1.0, help="nats of validation NLL from the best draw")
+    parser.add_argument("--workers", type=int, default=2, help="runs at once (one thread each)")
+    parser.add_argument("--run", action="store_true", help="extend them (default: only list them)")
+    args = parser.parse_args(argv)
+    if not args.root.is_dir():
+        parser.error(f"no run store at {args.root}")
+    chosen = to_extend(draws(args.root, args.only), args.within, args.epochs)
+    for r in chosen:
+        print(f"{r['point']}: best valid {r['best_valid']:.4f} (+{r['gap']:.3f} from its model's best) at epoch "
+              f"{r['best_epoch']} of {r['epochs']}")
+    print(f"{len(chosen)} draws to extend to {args.epochs} epochs")
+    if args.run and chosen:
+        with ThreadPoolExecutor(args.workers) as pool:
+            failures = sum(code != 0 for _, code in pool.map(lambda r: extend(r["run"], args.epochs), chosen))
+        print(f"extended {len(chosen) - failures}, failed {failures}")
+        return 1 if failures else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The second-stage rule of scripts/extend_draws.py: extend only draws stopped by the cap while still improving and
+close to their model's best draw."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "extend_draws.py"
+spec = importlib.util.spec_from_file_location("extend_draws", SCRIPT)
+extend_draws = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(extend_draws)
+
+
+def row(point, best_valid, epochs_run=200, best_epoch=200, status="ok"):
+    return {"run": Path(point), "point": point, "group": point.rsplit("/", 1)[0], "status": status, "epochs": 200,
+            "patience": 10, "epochs_run": epochs_run, "best_epoch": best_epoch, "best_valid": best_valid}
+
+
+def test_only_capped_improving_and_close_draws_are_extended():
+    rows = [
+        row("jsb/gru/lr=a", 8.39, best_epoch=198),                   # the best, capped, improving: extended
+        row("jsb/gru/lr=b", 8.50, epochs_run=150, best_epoch=140),   # early-stopped: left alone
+        row("jsb/gru/lr=c", 9.20, best_epoch=200),                   # capped, improving, 0.81 behind: extended
+        row("jsb/gru/lr=d", 9.60, best_epoch=200),                   # 1.21 behind the best: left alone
+        row("jsb/gru/lr=e", 8.45, best_epoch=185),                   # capped but stalled 15 > patience: left alone
+        row("jsb/gru/lr=f", float("nan"), status="diverged"),        # diverged: left alone
+        row("jsb/tanh/lr=a", 8.90, best_epoch=199),                  # its own group's best: extended
+    ]
+    chosen = extend_draws.to_extend(rows, within=1.0, epochs=1000)
+    assert [r["point"] for r in chosen] == ["jsb/gru/lr=a", "jsb/tanh/lr=a", "jsb/gru/lr=c"]
+    assert [round(r["gap"], 2) for r in chosen] == [0.0, 0.0, 0.81]
+    assert extend_draws.to_extend(rows, within=1.0, epochs=200) == []  # a cap no larger extends nothing
+
+
+def test_draws_reads_the_run_store(tmp_path):
+    import json
+
+    run = tmp_path / "jsb" / "gru" / "lr=0.001"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"epochs": 200, "patience": 10}))
+    (run / "summary.json").write_text(json.dumps({"status": "ok", "epochs_run": 200, "best_epoch": 199,
+                                                  "best_valid": 8.4}))
+    rows = extend_draws.draws(tmp_path, "jsb/*")
+    assert [(r["point"], r["group"], r["best_epoch"]) for r in rows] == [("jsb/gru/lr=0.001", "jsb/gru", 199)]
+    assert extend_draws.draws(tmp_path, "nottingham/*") == []
