@@ -110,3 +110,17 @@ def test_comparison_figure_shows_paper_and_both_conventions():
     figure = comparison_figure(joined, "t")
     assert [t.name for t in figure.data] == ["paper", "ours (per frame)", "ours (mean over pieces)"]
     assert list(figure.data[0].y) == [8.338, 8.278] and figure.data[1].y[0] == 8.36
+
+
+def test_only_the_best_run_of_each_group_ships_a_checkpoint():
+    import pandas as pd
+
+    from rnnlab.train.results import best_of_groups
+
+    table = pd.DataFrame({
+        "point": ["jsb/gru/lr=1e-3", "jsb/gru/lr=1e-4", "jsb/gru/lr=1e-2", "jsb/tanh/lr=1e-3", "nott/gru/lr=1e-3"],
+        "status": ["ok", "ok", "diverged", "ok", "ok"],
+        "best_valid": [8.4, 8.9, 1.0, 8.6, float("nan")],
+    })
+    assert best_of_groups(table) == {"jsb/gru/lr=1e-3", "jsb/tanh/lr=1e-3"}  # diverged and NaN never win
+    assert best_of_groups(table.iloc[:0]) == set()

@@ -116,16 +116,28 @@ def binned_updates(updates: pd.DataFrame, max_rows: int = MAX_CURVE_ROWS) -> pd.
                          "updates_in_bin": bins["update"].count()})
 
 
+def best_of_groups(table: pd.DataFrame) -> set[str]:
+    """The points that have the lowest best-valid of their group (a point's group is the point without its last part,
+    e.g. ``jsb/gru`` for ``jsb/gru/lr=0.0015``); runs that did not end ok never count."""
+    ok = table[(table.status == "ok") & table.best_valid.notna()]
+    if ok.empty:
+        return set()
+    groups = ok.point.str.rpartition("/")[0]
+    return set(ok.loc[ok.groupby(groups).best_valid.idxmin(), "point"])
+
+
 def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] = ("jsb",)) -> pd.DataFrame:
     """Copy a campaign's small files from the run store ``root`` into the repository folder ``out``.
 
     ``out/<point>/`` gets config.json, summary.json, metrics.csv, run.log, ``updates_binned.csv`` (at most
-    ``MAX_CURVE_ROWS`` rows) and, for the datasets in ``checkpoints_for``, the best checkpoint (when small); ``out``
+    ``MAX_CURVE_ROWS`` rows) and, for the datasets in ``checkpoints_for``, the best checkpoint (when small) of the
+    best run of each group (the point without its last part: the best learning-rate draw, the best seed); ``out``
     + ".csv" gets the ``collect`` table. Returns that table. Finished runs only; re-running updates them."""
     import shutil
 
     root, out = Path(root), Path(out)
     table = collect(root)
+    best_points = best_of_groups(table)
     for point, dataset in zip(table.point, table.dataset, strict=True):
         source, target = root / point, out / point
         target.mkdir(parents=True, exist_ok=True)
@@ -135,8 +147,12 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
         if (source / "updates.csv").exists():
             binned_updates(pd.read_csv(source / "updates.csv")).to_csv(target / "updates_binned.csv", index=False)
         best = source / "checkpoints" / "best.pt"
-        if dataset in checkpoints_for and best.exists() and best.stat().st_size <= MAX_CHECKPOINT_BYTES:
-            (target / "checkpoints").mkdir(exist_ok=True)
-            shutil.copyfile(best, target / "checkpoints" / "best.pt")
+        shipped = target / "checkpoints" / "best.pt"
+        if (dataset in checkpoints_for and point in best_points and best.exists()
+                and best.stat().st_size <= MAX_CHECKPOINT_BYTES):
+            shipped.parent.mkdir(exist_ok=True)
+            shutil.copyfile(best, shipped)
+        elif shipped.exists():  # no longer the best of its group
+            shipped.unlink()
     table.to_csv(out.with_suffix(".csv"), index=False)
     return table
