@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from rnnlab.cells.graph.library import LIBRARY
+from rnnlab.papers import paper_results
 from rnnlab.search.compare import compare_cells
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +30,8 @@ ABLATIONS = {  # the LSTM with one gate removed (held at 1)
     "lstm_noo": "i = sigmoid(lin(x) + lin(h))\nf = sigmoid(lin(x) + lin(h))\ng = tanh(lin(x) + lin(h))\n"
                 "c' = f * c + i * g\nh' = tanh(c')",
 }
-CELLS = ("tanh", "lstm", "lstm_nof", "lstm_noi", "lstm_noo", "lstm_b", "gru", "mut1", "mut2", "mut3")
+_TABLE1 = paper_results().query("paper == 'Jozefowicz 2015' and table == 'Table 1'")
+CELLS = tuple(dict.fromkeys(_TABLE1.cell))  # the ten cells of the paper's Table 1, in its order
 
 
 def main() -> int:
