@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from rnnlab.data import MUSIC_SETS, load_dataset
+from rnnlab.train.results import best_of_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,8 +57,7 @@ def trained_runs() -> pd.DataFrame:
         runs = runs[(runs.status == "ok") & runs.test_nll_pieces.notna() & runs.dataset.isin(MUSIC_SETS)]
         if runs.empty:
             continue
-        group = runs.point.str.rpartition("/")[0]  # the best draw / seed of each model
-        best = runs.loc[runs.groupby(group).best_valid.idxmin()]
+        best = runs[runs.point.isin(best_of_groups(runs))]  # the best draw / seed of each model
         for row in best.itertuples():
             rows.append({"dataset": row.dataset, "model": f"{table.stem}: {row.point}", "nll": row.test_nll,
                          "nll_pieces": row.test_nll_pieces})
