@@ -6,9 +6,10 @@ that could be the best.
     python scripts/extend_draws.py results/runs/chung2014 --only 'jsb/*' --epochs 1000 --within 1.0 --run    # extend
 
 A draw is extended when all three hold:
-  1. it stopped at its epoch cap (``epochs_run == epochs``), status ok;
-  2. it was still improving: its best epoch lies within ``patience`` epochs of the cap (so early stopping had not
-     fired and would not have fired at the cap);
+  1. it finished with status ok and fewer epochs than the new cap;
+  2. it was still improving: its best epoch lies within ``patience`` epochs of its last one, so early stopping had
+     not fired; the first stage's cap (or a kill during an earlier extension, whose run is then continued from its
+     checkpoint) stopped it;
   3. its best validation NLL is within ``--within`` nats of the best draw of its dataset and model (the same
      spec point without the draw's knob), so a draw that cannot plausibly win is not trained further.
 Each extension is ``rnnlab train --notebook --resume --run-dir RUN --epochs N``: the run continues from its own
@@ -53,10 +54,10 @@ def to_extend(rows: list[dict], within: float, epochs: int) -> list[dict]:
         best[r["group"]] = min(best.get(r["group"], float("inf")), r["best_valid"])
     chosen = []
     for r in sorted(ok, key=lambda r: r["best_valid"]):
-        capped = r["epochs_run"] >= r["epochs"]
-        improving = r["best_epoch"] is not None and r["best_epoch"] > r["epochs"] - r["patience"]
+        short = r["epochs_run"] < epochs
+        improving = r["best_epoch"] is not None and r["epochs_run"] - r["best_epoch"] < r["patience"]
         close = r["best_valid"] <= best[r["group"]] + within
-        if capped and improving and close and epochs > r["epochs"]:
+        if short and improving and close:
             chosen.append({**r, "gap": r["best_valid"] - best[r["group"]]})
     return chosen
 
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = to_extend(draws(args.root, args.only), args.within, args.epochs)
     for r in chosen:
         print(f"{r['point']}: best valid {r['best_valid']:.4f} (+{r['gap']:.3f} from its model's best) at epoch "
-              f"{r['best_epoch']} of {r['epochs']}")
+              f"{r['best_epoch']} of {r['epochs_run']} run")
     print(f"{len(chosen)} draws to extend to {args.epochs} epochs")
     if args.run and chosen:
         with ThreadPoolExecutor(args.workers) as pool:

@@ -33,6 +33,14 @@ def test_only_capped_improving_and_close_draws_are_extended():
     assert extend_draws.to_extend(rows, within=1.0, epochs=200) == []  # a cap no larger extends nothing
 
 
+def test_an_extension_killed_before_its_new_cap_is_chosen_again():
+    # the config already says 1000 (the extension wrote it), the summary still says the first stage's 200 epochs
+    killed = {**row("pianomidi/lstm/lr=a", 9.96, best_epoch=200), "epochs": 1000}
+    done = {**row("pianomidi/lstm/lr=b", 9.50, epochs_run=640, best_epoch=630), "epochs": 1000}  # stopped early
+    chosen = extend_draws.to_extend([killed, done], within=1.0, epochs=1000)
+    assert [r["point"] for r in chosen] == ["pianomidi/lstm/lr=a"]
+
+
 def test_draws_reads_the_run_store(tmp_path):
     import json
 

@@ -217,6 +217,35 @@ def test_resume_extends_epochs_and_patience_and_records_it(tmp_path, capsys):
     assert "extended epochs 3 -> 5, patience 9 -> 11" in (run_dir / "run.log").read_text()
 
 
+def test_an_extension_killed_midway_resumes_instead_of_reporting_the_old_summary(tmp_path):
+    # The first stage's summary.json (epoch 2) outlives a kill during the extension to 8 epochs; a resume must
+    # continue from the checkpoint (epoch >= 4), not print "already finished" and keep the stale summary.
+    knobs = {**KNOBS, "epochs": 2}
+    reference = Trainer(TrainConfig(**knobs), run_dir=tmp_path / "ref", progress=False).fit()
+    Trainer(TrainConfig(**{**knobs, "epochs": 8}), run_dir=reference["run_dir"], resume=True, progress=False).fit()
+    run_dir = tmp_path / "killed"
+    Trainer(TrainConfig(**knobs), run_dir=run_dir, progress=False).fit()
+    proc = subprocess.Popen([sys.executable, "-m", "rnnlab.cli", "train", "--resume", "--run-dir", str(run_dir),
+                             "--epochs", "8", "--quiet"], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if len(pd.read_csv(run_dir / "metrics.csv")) >= 4:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the extension finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert json.loads((run_dir / "summary.json").read_text())["epochs_run"] == 2  # the stale first-stage summary
+    result = rnnlab("train", "--resume", "--run-dir", str(run_dir), "--quiet")  # the record says 8 epochs now
+    assert result.returncode == 0, result.stderr
+    assert "already finished" not in result.stdout
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["epochs_run"] == 8 and summary["test"] == json.loads(
+        (Path(reference["run_dir"]) / "summary.json").read_text())["test"]
+    pd.testing.assert_frame_equal(metrics_without_time(run_dir), metrics_without_time(reference["run_dir"]))
+    assert "so an extension was interrupted" in (run_dir / "run.log").read_text()
+
+
 @pytest.mark.parametrize("case", ["missing folder", "no checkpoint", "unreadable config", "no run dir", "smoke"])
 def test_resume_of_nothing_is_one_line_and_creates_nothing(tmp_path, case, capsys):
     run_dir = tmp_path / "run"

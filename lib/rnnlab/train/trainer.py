@@ -233,13 +233,19 @@ class Trainer:
                 checkpoints.read(self.best_path, self.config, self.device)
             extended = [f"{k} {getattr(recorded, k)} -> {getattr(self.config, k)}" for k in EXTENSIBLE_KNOBS
                         if getattr(recorded, k) != getattr(self.config, k)]
-            if summary and summary.get("status") in ("ok", "diverged") and not extended:
+            # A summary older than the checkpoint belongs to the run before an extension that was then killed:
+            # the run is not finished, it continues from the checkpoint.
+            stale = summary is not None and isinstance(summary.get("epochs_run"), int) \
+                and self.epoch > summary["epochs_run"]
+            if summary and summary.get("status") in ("ok", "diverged") and not extended and not stale:
                 self.finished = summary
                 print(f"[{self.name}] {self.run_dir} already finished (status {summary['status']!r}); "
                       "nothing to resume (raise epochs or patience to extend it)", flush=True)
                 return
             self.log(f"resumed from {path.name} at epoch {self.epoch}" + (f"; extended {', '.join(extended)}"
-                                                                          if extended else ""))
+                                                                          if extended else "")
+                     + (f"; its summary.json (epoch {summary['epochs_run']}) predates this checkpoint, so an "
+                        "extension was interrupted" if stale else ""))
         else:
             self.log(f"started {self.name} (seed {self.config.seed}, pid {os.getpid()})")
             if self.pretrained:
