@@ -193,3 +193,51 @@ def test_a_transform_that_makes_no_cell_is_redrawn_not_raised():
     for _ in range(200):  # ... but a child never is one
         child, _, _ = mutate(graph, rng)
         assert child.nodes[child.outputs[0]].op not in LEAVES and validity_problem(child) is None
+
+
+# ------------------------------------------------------------------------- same settings for every cell, extendable
+def test_setting_k_is_drawn_the_same_whatever_the_number_of_settings():
+    from rnnlab.search.compare import setting_draws
+
+    assert setting_draws("xml", 7)[:3] == setting_draws("xml", 3)
+    assert setting_draws("xml", 3) != setting_draws("arithmetic", 3)
+    assert setting_draws("xml", 3, seed=1) != setting_draws("xml", 3, seed=0)
+
+
+def test_sign_test_is_the_two_sided_binomial_tail():
+    from rnnlab.search.compare import sign_test
+
+    assert sign_test(8, 0) == sign_test(0, 8) == 2 / 256
+    assert sign_test(9, 3) == 2 * (1 + 12 + 66 + 220) / 4096
+    assert sign_test(5, 5) == 1.0 and sign_test(0, 0) == 1.0
+
+
+def test_paired_orderings_count_wins_and_bound_the_difference_of_bests():
+    import pandas as pd
+
+    from rnnlab.search.compare import paired_orderings
+
+    rows = [dict(cell=c, task="xml", setting=k, accuracy=acc)
+            for k in range(10) for c, acc in (("a", 0.5 + 0.01 * k), ("b", 0.4 + 0.01 * k), ("c", 0.5 + 0.01 * k))]
+    rows.append(dict(cell="a", task="xml", setting=10, accuracy=0.99))  # b never ran setting 10: left out
+    table = paired_orderings(pd.DataFrame(rows), [("a", ">", "b"), ("c", ">=", "a"), ("b", ">", "a")])
+    ab, ca, ba = (table.iloc[i] for i in range(3))
+    assert (ab.settings, ab.wins, ab.losses, ab.ties, ab.best_left, ab.best_right) == (10, 10, 0, 0, 0.59, 0.49)
+    assert ab.holds and ab.sign_p == round(2 / 1024, 4) and ab.best_diff_lo > 0.05
+    assert ca.holds and (ca.wins, ca.losses, ca.ties, ca.sign_p) == (0, 0, 10, 1.0)
+    assert not ba.holds and ba.best_diff_hi < 0
+
+
+def test_compare_settings_skips_done_settings_and_reports_each_row(tmp_path):
+    from rnnlab.cells.graph import LIBRARY
+    from rnnlab.search.compare import SETTING_COLUMNS, compare_settings, summarize
+
+    seen = []
+    cells = {"gru": LIBRARY["gru"], "mut1": LIBRARY["mut1"]}
+    done = {("gru", "xml", 0), ("mut1", "memorize", 1)}
+    rows = compare_settings(cells, settings=2, profile="smoke", done=done, on_row=seen.append)
+    assert list(rows.columns) == list(SETTING_COLUMNS) and len(rows) == 2 * 3 * 2 - 2 == len(seen)
+    assert not set(zip(rows.cell, rows.task, rows.setting, strict=True)) & done
+    summary = summarize(rows, ["mut1", "gru"])
+    assert list(dict.fromkeys(summary.cell)) == ["mut1", "gru"]
+    assert summary.set_index(["cell", "task"]).loc[("gru", "xml"), "settings"] == 1

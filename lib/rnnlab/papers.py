@@ -1,6 +1,6 @@
 """Published numbers of the three papers, transcribed from docs/papers.md: the model sizes of Pascanu's and Chung's
-Table 1 (``PASCANU_TABLE1``, ``CHUNG_TABLE1``; rebuilt and counted by :mod:`rnnlab.viz.paper_tables`) and every
-published result as one table (:func:`paper_results`).
+Table 1 (``PASCANU_TABLE1``, ``CHUNG_TABLE1``; rebuilt and counted by :mod:`rnnlab.viz.paper_tables`), Jozefowicz's
+orderings of its Table 1 (``JOZEFOWICZ_ORDERINGS``) and every published result as one table (:func:`paper_results`).
 
 Each row: paper, table, dataset, arch, cell, variant, split, metric, value. Our dataset/arch/cell ids are used, so a
 run's summary can be joined to the paper's number. Pascanu's models use logistic-sigmoid tanh-cells ("tanh" cell
@@ -36,6 +36,15 @@ CHUNG_TABLE1 = (
     ("music", "LSTM", "lstm_peephole", 36, 100, 19.8), ("music", "GRU", "gru", 46, 100, 20.2),
     ("music", "tanh", "tanh", 100, 100, 20.1), ("speech", "LSTM", "lstm_peephole", 195, 20, 169.1),
     ("speech", "GRU", "gru", 227, 20, 168.9), ("speech", "tanh", "tanh", 400, 20, 168.4),
+)
+
+# Jozefowicz et al. 2015's findings on its Table 1, as (left, ">" or ">=", right) on a task's best accuracy: the forget
+# gate matters most, then the input gate, then the output gate (removing the forget gate hurts most); a forget bias
+# of 1 never hurts; GRU and the three mutants match or beat the LSTM (docs/papers.md §3).
+JOZEFOWICZ_ORDERINGS = (
+    ("lstm", ">", "lstm_nof"), ("lstm_noi", ">", "lstm_nof"), ("lstm_noo", ">", "lstm_noi"),
+    ("lstm_b", ">=", "lstm"), ("gru", ">=", "lstm"), ("mut1", ">=", "lstm"), ("mut2", ">=", "lstm"),
+    ("mut3", ">=", "lstm"),
 )
 
 _PASCANU_MUSIC = {  # Table 2, test NLL per time step
