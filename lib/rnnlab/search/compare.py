@@ -44,8 +44,8 @@ def compare_settings(cells: dict[str, str], settings: int = 6, seed: int = 0, pr
     done = set(done)
     jobs = [dict(id=(name, task, k), equations=equations, order=[task], settings={task: [draws[task][k].as_dict()]},
                  thresholds={}, profile=profile)
-            for name, equations in cells.items() for task in tasks for k in range(settings)
-            if (name, task, k) not in done]
+            for k in range(settings) for name, equations in cells.items() for task in tasks
+            if (name, task, k) not in done]  # setting by setting: a run stopped early leaves every cell k settings
     rows = []
     with WorkerPool(engine, workers, address) as pool:
         for index, result in pool.map_unordered(run_job, jobs):
