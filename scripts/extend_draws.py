@@ -22,28 +22,22 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import json
 import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from rnnlab.train.results import collect
+
 
 def draws(root: Path, pattern: str) -> list[dict]:
-    rows = []
-    for summary_path in sorted(root.glob("**/summary.json")):
-        run = summary_path.parent
-        point = str(run.relative_to(root))
-        if not fnmatch.fnmatch(point, pattern):
-            continue
-        summary = json.loads(summary_path.read_text())
-        config = json.loads((run / "config.json").read_text())
-        rows.append({"run": run, "point": point, "group": point.rsplit("/", 1)[0], "status": summary.get("status"),
-                     "epochs": config["epochs"], "patience": config["patience"],
-                     "epochs_run": summary.get("epochs_run"), "best_epoch": summary.get("best_epoch"),
-                     "best_valid": summary.get("best_valid")})
-    return rows
+    """The finished runs under ``root`` whose point matches ``pattern``, as rows of ``results.collect`` plus their
+    folder (``run``) and their group (the point without its draw)."""
+    table = collect(root)
+    table = table[[fnmatch.fnmatch(point, pattern) for point in table.point]]
+    return [{**row, "run": root / row["point"], "group": row["point"].rsplit("/", 1)[0]}
+            for row in table.astype(object).where(table.notna(), None).to_dict("records")]
 
 
 def to_extend(rows: list[dict], within: float, epochs: int) -> list[dict]:

@@ -46,9 +46,12 @@ def test_draws_reads_the_run_store(tmp_path):
 
     run = tmp_path / "jsb" / "gru" / "lr=0.001"
     run.mkdir(parents=True)
-    (run / "config.json").write_text(json.dumps({"epochs": 200, "patience": 10}))
+    from rnnlab.train import TrainConfig
+
+    (run / "config.json").write_text(TrainConfig(dataset="jsb", cell="gru", epochs=200, patience=10).to_json())
     (run / "summary.json").write_text(json.dumps({"status": "ok", "epochs_run": 200, "best_epoch": 199,
                                                   "best_valid": 8.4}))
     rows = extend_draws.draws(tmp_path, "jsb/*")
-    assert [(r["point"], r["group"], r["best_epoch"]) for r in rows] == [("jsb/gru/lr=0.001", "jsb/gru", 199)]
+    assert [(r["point"], r["group"], r["best_epoch"], r["epochs"], r["patience"], r["run"]) for r in rows] == [
+        ("jsb/gru/lr=0.001", "jsb/gru", 199, 200, 10, run)]
     assert extend_draws.draws(tmp_path, "nottingham/*") == []

@@ -24,8 +24,8 @@ RECIPE_KNOBS = ("optimizer", "lr", "schedule", "decay_beta", "decay_start_patien
                 "patience")
 COLUMNS = ("point", "dataset", "data_origin", "data_source", "data_sha256", "arch", "cell", "hidden",
            "transition_hidden", "output_hidden", "levels", "n_params", *RECIPE_KNOBS, "init_from", "seed", "epochs_run",
-           "status", "best_valid", "test_nll", "test_nll_pieces", "train_nll", "train_nll_pieces", "test_metric",
-           "train_seconds", "frames_per_s", "commit")
+           "best_epoch", "status", "best_valid", "test_nll", "test_nll_pieces", "train_nll", "train_nll_pieces",
+           "test_metric", "train_seconds", "frames_per_s", "commit")
 
 
 def _read(path: Path) -> dict | None:
@@ -56,7 +56,8 @@ def collect(root: str | Path) -> pd.DataFrame:
             **{k: sizes.get(k) for k in ("hidden", "transition_hidden", "output_hidden", "levels")},
             "n_params": summary.get("n_params"), **{k: config.get(k) for k in RECIPE_KNOBS},
             "init_from": _relative(config.get("init_from"), root), "seed": config.get("seed"),
-            "epochs_run": summary.get("epochs_run"), "status": summary.get("status"),
+            "epochs_run": summary.get("epochs_run"), "best_epoch": summary.get("best_epoch"),
+            "status": summary.get("status"),
             "best_valid": summary.get("best_valid"), "test_nll": test.get("nll"),
             "test_nll_pieces": test.get("nll_pieces"), "train_nll": train.get("nll"),
             "train_nll_pieces": train.get("nll_pieces"), "test_metric": test.get(metric),
