@@ -653,3 +653,21 @@ def test_notebook_dict_knobs_may_come_as_json_text():
     assert config.task_knobs == {"n_train": 32}
     with pytest.raises(RnnlabError, match="task_knobs must be a JSON object"):
         TrainConfig.from_parameters({"task_knobs": "{n_train: 32"})
+
+
+@pytest.mark.parametrize("campaign", ["chung2015", "chung2014-", "chung2014-../x", "Chung2014", "seeds"])
+def test_report_refuses_an_unknown_campaign_in_one_line_before_writing(tmp_path, campaign, capsys):
+    (tmp_path / "runs").mkdir()
+    result = run_cli(capsys, "report", "--paper", campaign, "--root", str(tmp_path / "runs"), "--publish",
+                     str(tmp_path / "out"))
+    assert result.returncode == 2 and f"unknown campaign {campaign!r}" in one_line(result.stderr)
+    assert "chung2014, jozefowicz2015, pascanu2014" in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_report_publishes_a_campaign_variant_under_its_own_name(tmp_path, capsys):
+    Trainer(TrainConfig(**KNOBS), run_dir=tmp_path / "runs" / "jsb" / "gru" / "seed=1", progress=False).fit()
+    result = run_cli(capsys, "report", "--paper", "chung2014-seeds", "--root", str(tmp_path / "runs"), "--publish",
+                     str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "chung2014-seeds.csv").exists()
+    assert (tmp_path / "out" / "chung2014-seeds" / "jsb" / "gru" / "seed=1" / "summary.json").exists()

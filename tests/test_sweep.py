@@ -93,6 +93,25 @@ def test_committed_specs_state_the_papers_setups():
     assert {m: chung["models"][m]["hidden"] for m in chung["models"]} == {"tanh": 100, "gru": 46, "lstm": 36}
 
 
+
+def test_the_seed_study_reruns_the_published_best_draws_with_the_campaigns_recipe(tmp_path):
+    """experiments/chung2014_seeds.json repeats, with other seeds, exactly the draw that won each unit and set in
+    the published campaign (results/chung2014.csv), with that campaign's recipe: only seed and epoch cap differ."""
+    import pandas as pd
+
+    from rnnlab.train.results import best_of_groups
+
+    published = pd.read_csv(PROJECT_ROOT / "results" / "chung2014.csv")
+    winners = {p.rsplit("/", 1)[0]: p for p in best_of_groups(published)}
+    campaign = {p.name: p for p in expand(load_spec(PROJECT_ROOT / "experiments" / "chung2014.json"), root=tmp_path)}
+    seeds = expand(load_spec(PROJECT_ROOT / "experiments" / "chung2014_seeds.json"), root=tmp_path)
+    assert {p.name.rsplit("/", 1)[0] for p in seeds} <= set(winners)
+    for point in seeds:
+        winner = campaign[winners[point.name.rsplit("/", 1)[0]]]
+        assert point.knobs["seed"] != winner.knobs["seed"] and point.knobs["epochs"] >= winner.knobs["epochs"]
+        same = {k: v for k, v in point.knobs.items() if k not in ("seed", "epochs")}
+        assert same == {k: v for k, v in winner.knobs.items() if k not in ("seed", "epochs")}, point.name
+
 # ------------------------------------------------------------------------------------------------ the format
 def test_knobs_merge_from_base_to_dataset_to_model_to_override_to_grid(tmp_path):
     spec = {"name": "m", "base": {**TINY, "hidden": 8},

@@ -27,15 +27,30 @@ def results_table(root=None) -> pd.DataFrame:
 PAPERS = {"pascanu2014": "Pascanu 2014", "chung2014": "Chung 2014", "jozefowicz2015": "Jozefowicz 2015"}
 
 
+def campaign_paper(campaign: str) -> str:
+    """The paper of a campaign: ``chung2014`` itself, or a variant of it such as ``chung2014-seeds`` (the spec's
+    name, ``<paper>-<variant>``); anything else is one line naming the valid choices."""
+    import re
+
+    from rnnlab.errors import RnnlabError
+
+    paper, dash, variant = campaign.partition("-")
+    if paper not in PAPERS or (dash and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", variant)):
+        raise RnnlabError(f"unknown campaign {campaign!r}; valid choices: {', '.join(sorted(PAPERS))}, or one of them "
+                          "followed by -<variant> (e.g. chung2014-seeds)")
+    return PAPERS[paper]
+
+
 def add_arguments(parser) -> None:
     parser.add_argument("--root", default=None, help="run store root (default: runs/ or $RNNLAB_RUNS)")
     parser.add_argument("--csv", default=None, help="also write the table to this CSV file")
-    parser.add_argument("--paper", default=None, choices=sorted(PAPERS),
-                        help="a campaign's table: every run under --root in the results/<paper>.csv columns, "
-                        "then our numbers beside the paper's")
+    parser.add_argument("--paper", default=None, metavar="CAMPAIGN",
+                        help=f"a campaign's table ({', '.join(sorted(PAPERS))}, or <paper>-<variant> such as "
+                        "chung2014-seeds): every run under --root in the results/<campaign>.csv columns, then our "
+                        "numbers beside the paper's")
     parser.add_argument("--publish", default=None, metavar="DIR",
-                        help="with --paper: copy the campaign's small files to DIR/<paper>/ and DIR/<paper>.csv "
-                        "(e.g. --publish results)")
+                        help="with --paper: copy the campaign's small files to DIR/<campaign>/ and "
+                        "DIR/<campaign>.csv (e.g. --publish results)")
 
 
 def paper_report(root, paper: str, csv: str | None, publish_to: str | None = None) -> int:
@@ -44,6 +59,7 @@ def paper_report(root, paper: str, csv: str | None, publish_to: str | None = Non
     from rnnlab.errors import RnnlabError
     from rnnlab.train.results import beside_paper, collect, publish
 
+    title = campaign_paper(paper)
     if root is None:
         raise RnnlabError(f"--paper {paper} needs --root, the folder of that campaign's runs")
     if publish_to:
@@ -55,7 +71,7 @@ def paper_report(root, paper: str, csv: str | None, publish_to: str | None = Non
         table.to_csv(csv, index=False)
         print(f"{len(table)} runs written to {csv}")
     with pd.option_context("display.max_rows", 200, "display.width", 200):
-        print(beside_paper(table, PAPERS[paper]).to_string(index=False))
+        print(beside_paper(table, title).to_string(index=False))
     return 0
 
 
