@@ -124,3 +124,25 @@ def test_only_the_best_run_of_each_group_ships_a_checkpoint():
     })
     assert best_of_groups(table) == {"jsb/gru/lr=1e-3", "jsb/tanh/lr=1e-3"}  # diverged and NaN never win
     assert best_of_groups(table.iloc[:0]) == set()
+
+
+def test_seed_spread_pools_each_winner_with_its_reruns(tmp_path):
+    import pandas as pd
+
+    from rnnlab.train.results import seed_spread
+
+    def row(point, test, valid, status="ok"):
+        dataset, cell = point.split("/")[:2]
+        return dict(point=point, dataset=dataset, cell=cell, status=status, best_valid=valid, test_nll=test,
+                    test_nll_pieces=test - 0.03)
+
+    campaign = pd.DataFrame([row("jsb/gru/lr=a", 8.48, 8.39), row("jsb/gru/lr=b", 8.30, 8.45),  # a wins on valid
+                             row("jsb/lstm/lr=a", 8.46, 8.43)])
+    seeds = pd.DataFrame([row("jsb/gru/seed=1", 8.52, 8.41), row("jsb/gru/seed=2", 8.50, 8.40),
+                          row("jsb/gru/seed=3", 99.0, 99.0, status="diverged"), row("jsb/lstm/seed=1", 8.44, 8.42)])
+    table = seed_spread(campaign, seeds).set_index("group")
+    gru = table.loc["jsb/gru"]
+    assert (gru.runs, gru.winner, gru["min"], gru["max"]) == (3, 8.48, 8.48, 8.52)
+    assert gru["mean"] == pytest.approx(8.50) and gru.sd == pytest.approx(0.02)
+    assert gru.mean_per_piece == pytest.approx(8.47)
+    assert table.loc["jsb/lstm"].runs == 2 and table.loc["jsb/lstm"]["mean"] == pytest.approx(8.45)

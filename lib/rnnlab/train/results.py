@@ -127,6 +127,23 @@ def best_of_groups(table: pd.DataFrame) -> set[str]:
     return set(ok.loc[ok.groupby(groups).best_valid.idxmin(), "point"])
 
 
+def seed_spread(campaign: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
+    """How far the seed moves each winner of a best-of-draws campaign: per group (``jsb/gru``), the campaign's
+    winning run together with the reruns of that group under other seeds (``jsb/gru/seed=1``, ...; a seed study such
+    as experiments/chung2014_seeds.json); runs that did not end ok are left out. Columns: group, dataset, cell, runs,
+    the test NLL of the winner, mean, sd (n − 1), min and max over all runs, and the mean per-piece NLL."""
+    winners = campaign[campaign.point.isin(best_of_groups(campaign))]
+    runs = pd.concat([winners, seeds[seeds.status == "ok"]], ignore_index=True)
+    runs = runs.assign(group=runs.point.str.rpartition("/")[0])
+    winner = winners.assign(group=winners.point.str.rpartition("/")[0]).set_index("group").test_nll
+    table = runs.groupby("group", sort=False).agg(
+        dataset=("dataset", "first"), cell=("cell", "first"), runs=("test_nll", "size"),
+        mean=("test_nll", "mean"), sd=("test_nll", "std"), min=("test_nll", "min"), max=("test_nll", "max"),
+        mean_per_piece=("test_nll_pieces", "mean")).reset_index()
+    table.insert(4, "winner", table.group.map(winner))
+    return table
+
+
 def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] = ("jsb",)) -> pd.DataFrame:
     """Copy a campaign's small files from the run store ``root`` into the repository folder ``out``.
 
