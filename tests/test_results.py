@@ -137,7 +137,7 @@ def test_seed_spread_pools_each_winner_with_its_reruns(tmp_path):
                     test_nll_pieces=test - 0.03)
 
     campaign = pd.DataFrame([row("jsb/gru/lr=a", 8.48, 8.39), row("jsb/gru/lr=b", 8.30, 8.45),  # a wins on valid
-                             row("jsb/lstm/lr=a", 8.46, 8.43)])
+                             row("jsb/lstm/lr=a", 8.46, 8.43), row("jsb/tanh/lr=a", 8.67, 8.54)])  # no rerun
     seeds = pd.DataFrame([row("jsb/gru/seed=1", 8.52, 8.41), row("jsb/gru/seed=2", 8.50, 8.40),
                           row("jsb/gru/seed=3", 99.0, 99.0, status="diverged"), row("jsb/lstm/seed=1", 8.44, 8.42)])
     table = seed_spread(campaign, seeds).set_index("group")
@@ -146,3 +146,4 @@ def test_seed_spread_pools_each_winner_with_its_reruns(tmp_path):
     assert gru["mean"] == pytest.approx(8.50) and gru.sd == pytest.approx(0.02)
     assert gru.mean_per_piece == pytest.approx(8.47)
     assert table.loc["jsb/lstm"].runs == 2 and table.loc["jsb/lstm"]["mean"] == pytest.approx(8.45)
+    assert list(table.index) == ["jsb/gru", "jsb/lstm"]  # a winner without reruns has no spread to show

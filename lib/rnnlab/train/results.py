@@ -130,10 +130,13 @@ def best_of_groups(table: pd.DataFrame) -> set[str]:
 def seed_spread(campaign: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
     """How far the seed moves each winner of a best-of-draws campaign: per group (``jsb/gru``), the campaign's
     winning run together with the reruns of that group under other seeds (``jsb/gru/seed=1``, ...; a seed study such
-    as experiments/chung2014_seeds.json); runs that did not end ok are left out. Columns: group, dataset, cell, runs,
-    the test NLL of the winner, mean, sd (n − 1), min and max over all runs, and the mean per-piece NLL."""
+    as experiments/chung2014_seeds.json); groups without a rerun and runs that did not end ok are left out. Columns:
+    group, dataset, cell, runs, the test NLL of the winner, mean, sd (n − 1), min and max over all runs, and the mean
+    per-piece NLL."""
+    reruns = seeds[seeds.status == "ok"]
     winners = campaign[campaign.point.isin(best_of_groups(campaign))]
-    runs = pd.concat([winners, seeds[seeds.status == "ok"]], ignore_index=True)
+    winners = winners[winners.point.str.rpartition("/")[0].isin(set(reruns.point.str.rpartition("/")[0]))]
+    runs = pd.concat([winners, reruns], ignore_index=True)
     runs = runs.assign(group=runs.point.str.rpartition("/")[0])
     winner = winners.assign(group=winners.point.str.rpartition("/")[0]).set_index("group").test_nll
     table = runs.groupby("group", sort=False).agg(
