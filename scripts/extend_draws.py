@@ -28,7 +28,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from rnnlab.train.results import collect
+from rnnlab.train.results import collect, point_group
 
 
 def draws(root: Path, pattern: str) -> list[dict]:
@@ -36,7 +36,8 @@ def draws(root: Path, pattern: str) -> list[dict]:
     folder (``run``) and their group (the point without its draw)."""
     table = collect(root)
     table = table[[fnmatch.fnmatch(point, pattern) for point in table.point]]
-    return [{**row, "run": root / row["point"], "group": row["point"].rsplit("/", 1)[0]}
+    table = table.assign(group=point_group(table.point))
+    return [{**row, "run": root / row["point"]}
             for row in table.astype(object).where(table.notna(), None).to_dict("records")]
 
 

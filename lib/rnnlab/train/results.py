@@ -117,14 +117,19 @@ def binned_updates(updates: pd.DataFrame, max_rows: int = MAX_CURVE_ROWS) -> pd.
                          "updates_in_bin": bins["update"].count()})
 
 
+def point_group(points: pd.Series) -> pd.Series:
+    """Each point's group: the point without its last part (``jsb/gru`` for ``jsb/gru/lr=0.0015``), i.e. the same
+    model on the same set across draws or seeds."""
+    return points.map(lambda point: point.rpartition("/")[0])  # (str.rpartition loses its columns when empty)
+
+
 def best_of_groups(table: pd.DataFrame) -> set[str]:
     """The points that have the lowest best-valid of their group (a point's group is the point without its last part,
     e.g. ``jsb/gru`` for ``jsb/gru/lr=0.0015``); runs that did not end ok never count."""
     ok = table[(table.status == "ok") & table.best_valid.notna()]
     if ok.empty:
         return set()
-    groups = ok.point.str.rpartition("/")[0]
-    return set(ok.loc[ok.groupby(groups).best_valid.idxmin(), "point"])
+    return set(ok.loc[ok.groupby(point_group(ok.point)).best_valid.idxmin(), "point"])
 
 
 def seed_spread(campaign: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
@@ -133,12 +138,11 @@ def seed_spread(campaign: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
     as experiments/chung2014_seeds.json); groups without a rerun and runs that did not end ok are left out. Columns:
     group, dataset, cell, runs, the test NLL of the winner, mean, sd (n − 1), min and max over all runs, and the mean
     per-piece NLL."""
-    reruns = seeds[seeds.status == "ok"]
-    winners = campaign[campaign.point.isin(best_of_groups(campaign))]
-    winners = winners[winners.point.str.rpartition("/")[0].isin(set(reruns.point.str.rpartition("/")[0]))]
+    reruns = seeds[seeds.status == "ok"].assign(group=lambda t: point_group(t.point))
+    winners = campaign[campaign.point.isin(best_of_groups(campaign))].assign(group=lambda t: point_group(t.point))
+    winners = winners[winners.group.isin(set(reruns.group))]
     runs = pd.concat([winners, reruns], ignore_index=True)
-    runs = runs.assign(group=runs.point.str.rpartition("/")[0])
-    winner = winners.assign(group=winners.point.str.rpartition("/")[0]).set_index("group").test_nll
+    winner = winners.set_index("group").test_nll
     table = runs.groupby("group", sort=False).agg(
         dataset=("dataset", "first"), cell=("cell", "first"), runs=("test_nll", "size"),
         mean=("test_nll", "mean"), sd=("test_nll", "std"), min=("test_nll", "min"), max=("test_nll", "max"),
