@@ -6,7 +6,9 @@ No training: the model is the frame-independent baseline, one Bernoulli per key 
 (add-one smoothed), scored on the predicted test frames (every frame but a piece's first, as the trainer scores
 them). ``nll`` is the mean over all test frames, ``nll_pieces`` the mean over pieces of each piece's mean; ``gap`` =
 ``nll_pieces − nll``. Beside it, the same gap of every trained run published in ``results/*.csv`` (test set, the
-best-validation model), to show whether the baseline's gap predicts a trained model's. A gap as large as the
+best-validation model), to show whether the baseline's gap predicts a trained model's. Only the papers' own
+campaigns count (``chung2014.csv``, not its variants such as ``chung2014-seeds.csv``, whose seed and probe runs would
+otherwise appear as extra models). A gap as large as the
 difference between two papers' numbers for similar models says the papers may simply normalise differently.
 """
 
@@ -20,6 +22,7 @@ import pandas as pd
 import torch
 
 from rnnlab.data import MUSIC_SETS, load_dataset
+from rnnlab.train.report import PAPERS
 from rnnlab.train.results import best_of_groups
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,9 +51,12 @@ def bernoulli_conventions(splits: dict) -> dict:
             "length_cv": pd.Series(lengths).std() / pd.Series(lengths).mean()}
 
 
-def trained_runs() -> pd.DataFrame:
+def trained_runs(results: Path = ROOT / "results") -> pd.DataFrame:
+    """The best run of each model in each paper campaign's table under ``results`` (variants left out)."""
     rows = []
-    for table in sorted((ROOT / "results").glob("*.csv")):
+    for table in sorted(results.glob("*.csv")):
+        if table.stem not in PAPERS:  # a variant (<paper>-<variant>) or another table
+            continue
         runs = pd.read_csv(table)
         if not {"test_nll", "test_nll_pieces", "best_valid", "status"} <= set(runs.columns):
             continue

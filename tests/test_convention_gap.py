@@ -6,6 +6,7 @@ import importlib.util
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
@@ -34,3 +35,13 @@ def test_a_long_easy_piece_pulls_the_frame_mean_below_the_piece_mean():
     busy[:, :40] = 1
     out = convention_gap.bernoulli_conventions({"train": [silent, busy], "test": [silent, busy]})
     assert out["nll"] < out["nll_pieces"]  # the long silent piece dominates frames, not pieces
+
+
+def test_trained_runs_reads_the_paper_campaigns_and_leaves_their_variants_out(tmp_path):
+    row = {"dataset": "jsb", "status": "ok", "best_valid": 8.5, "test_nll": 8.4, "test_nll_pieces": 8.45}
+    pd.DataFrame([{**row, "point": "jsb/gru/lr=0.001"}]).to_csv(tmp_path / "chung2014.csv", index=False)
+    pd.DataFrame([{**row, "point": "jsb/gru/seed=2"}]).to_csv(tmp_path / "chung2014-seeds.csv", index=False)
+    pd.DataFrame([{"dataset": "jsb", "nll": 1.0}]).to_csv(tmp_path / "convention_gap.csv", index=False)
+    runs = convention_gap.trained_runs(tmp_path)
+    assert list(runs.model) == ["chung2014: jsb/gru/lr=0.001"]
+    assert runs.nll_pieces.tolist() == [8.45]
