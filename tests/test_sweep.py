@@ -17,6 +17,7 @@ from rnnlab.cli import main as cli_main
 from rnnlab.errors import RnnlabError
 from rnnlab.train.config import TrainConfig
 from rnnlab.train.lock import RunLock
+from rnnlab.train.results import publish
 from rnnlab.train.runs import load_metrics, read_summary
 from rnnlab.train.spec import expand, load_spec, point_name
 from rnnlab.train.sweep import format_table, run_sweep, select, sweep_states
@@ -267,6 +268,16 @@ def test_local_sweep_runs_points_in_order_records_failures_blocks_dependents_and
     if HAS_INIT_FROM:
         assert json.loads((b / "config.json").read_text())["init_from"] == str(a)
     assert read_summary(a)["status"] == "ok" and len(load_metrics(a)) == 2
+
+    # the store keeps the spec, so publishing ships the checkpoints that children start from (a's), no others
+    assert json.loads((tmp_path / "runs" / "s-smoke" / "spec.json").read_text()) == spec
+    publish(tmp_path / "runs" / "s-smoke", tmp_path / "results" / "s")
+    shipped = sorted(p.relative_to(tmp_path / "results" / "s").as_posix()
+                     for p in (tmp_path / "results" / "s").rglob("best.pt"))
+    assert shipped == ["a/checkpoints/best.pt"]
+    assert (tmp_path / "results" / "s" / "spec.json").read_bytes() == \
+        (tmp_path / "runs" / "s-smoke" / "spec.json").read_bytes()
+    assert (b / "checkpoints" / "best.pt").exists()  # left out by the rule, not for want of a file
 
     table = format_table(rows).splitlines()
     assert table[0].split() == ["point", "status", "best", "valid", "test", "epochs", "time"]

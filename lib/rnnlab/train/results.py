@@ -155,15 +155,26 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
     """Copy a campaign's small files from the run store ``root`` into the repository folder ``out``.
 
     ``out/<point>/`` gets config.json, summary.json, metrics.csv, run.log, ``updates_binned.csv`` (at most
-    ``MAX_CURVE_ROWS`` rows) and, for the datasets in ``checkpoints_for``, the best checkpoint (when small) of the
-    best run of each group (the point without its last part: the best learning-rate draw, the best seed); ``out``
-    + ".csv" gets the ``collect`` table. Returns that table. Finished runs only; re-running updates them."""
+    ``MAX_CURVE_ROWS`` rows) and the best checkpoint (when small) of two kinds of run: for the datasets in
+    ``checkpoints_for``, the best run of each group (the point without its last part: the best learning-rate draw,
+    the best seed), so the notebooks can look inside it; and, on every dataset, each parent that another point of
+    the sweep starts from (the ``spec.json`` the sweep keeps in ``root``), so that a child can run from the published
+    records on another machine. ``out`` + ".csv" gets the ``collect`` table and ``out/spec.json`` the spec.
+    Returns that table. Finished runs only; re-running updates them."""
+    import json
     import shutil
+
+    from rnnlab.train.spec import SPEC_FILE, parent_points
 
     root, out = Path(root), Path(out)
     table = collect(root)
     best_points = best_of_groups(table)
-    for point, dataset in zip(table.point, table.dataset, strict=True):
+    parents: set[str] = set()
+    if (root / SPEC_FILE).exists():
+        parents = parent_points(json.loads((root / SPEC_FILE).read_text()))
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / SPEC_FILE, out / SPEC_FILE)
+    for point, dataset, status in zip(table.point, table.dataset, table.status, strict=True):
         source, target = root / point, out / point
         target.mkdir(parents=True, exist_ok=True)
         for name in PUBLISHED_FILES:
@@ -173,8 +184,8 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
             binned_updates(pd.read_csv(source / "updates.csv")).to_csv(target / "updates_binned.csv", index=False)
         best = source / "checkpoints" / "best.pt"
         shipped = target / "checkpoints" / "best.pt"
-        if (dataset in checkpoints_for and point in best_points and best.exists()
-                and best.stat().st_size <= MAX_CHECKPOINT_BYTES):
+        wanted = (dataset in checkpoints_for and point in best_points) or (point in parents and status == "ok")
+        if wanted and best.exists() and best.stat().st_size <= MAX_CHECKPOINT_BYTES:
             shipped.parent.mkdir(exist_ok=True)
             shutil.copyfile(best, shipped)
         elif shipped.exists():  # no longer the best of its group

@@ -52,6 +52,7 @@ SPEC_KEYS = ("name", "description", "base", "datasets", "models", "grid", "draws
 DRAW_KEYS = ("count", "seed", "digits", "knobs")
 DISTRIBUTIONS = ("uniform", "log_uniform", "exp_uniform", "int_uniform", "choice")
 AFTER = "{after}"
+SPEC_FILE = "spec.json"  # a sweep's spec as last run, kept in its folder of the run store
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
@@ -102,7 +103,6 @@ def expand(spec: dict, root: str | Path | None = None, smoke: bool = False) -> l
 
     ``root`` is the run store (default ``runs/`` or ``$RNNLAB_RUNS``); run folders are absolute paths under it.
     """
-    from rnnlab.paths import runs_dir
 
     name = _check_name(spec)
     where = f"sweep {name!r}"
@@ -122,8 +122,7 @@ def expand(spec: dict, root: str | Path | None = None, smoke: bool = False) -> l
     if not (datasets or models or grid or draws):
         raise RnnlabError(f"{where} describes no points: give datasets, models, grid or draws")
 
-    root = (Path(root) if root is not None else runs_dir()).resolve()
-    sweep_dir = root / (f"{name}-smoke" if smoke else name)
+    sweep_dir = sweep_folder(spec, root, smoke)
     combos = [dict(zip(sorted(grid), values, strict=True)) for values in
               itertools.product(*(grid[k] for k in sorted(grid)))] or [{}]
     points: list[Point] = []
@@ -148,6 +147,20 @@ def point_name(values: dict, dataset: str | None = None, model: str | None = Non
     """``<dataset>/<model>/<knob=value,...>``, leaving out the parts that are None or empty."""
     tail = ",".join(f"{k}={_format(values[k])}" for k in sorted(values))
     return "/".join(part for part in (dataset, model, tail) if part)
+
+
+def sweep_folder(spec: dict, root: str | Path | None = None, smoke: bool = False) -> Path:
+    """The sweep's folder in the run store: ``<root>/<name>`` (``<name>-smoke`` for smoke runs), absolute."""
+    from rnnlab.paths import runs_dir
+
+    name = _check_name(spec)
+    root = (Path(root) if root is not None else runs_dir()).resolve()
+    return root / (f"{name}-smoke" if smoke else name)
+
+
+def parent_points(spec: dict) -> set[str]:
+    """Names of the points that other points of ``spec`` wait for (``after``) and start from (``init_from``)."""
+    return set(dependents(expand(spec)))
 
 
 def dependents(points: list[Point]) -> dict[str, list[str]]:

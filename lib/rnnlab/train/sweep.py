@@ -25,7 +25,7 @@ from rnnlab.errors import RnnlabError, check_positive
 from rnnlab.train.lock import is_locked
 from rnnlab.train.notebook_run import execute_training_notebook, keep_executed_copy
 from rnnlab.train.runs import atomic_write_json, read_summary
-from rnnlab.train.spec import Point, dependents, expand, load_spec, point_name  # noqa: F401 - re-exported
+from rnnlab.train.spec import SPEC_FILE, Point, dependents, expand, load_spec, point_name, sweep_folder  # noqa: F401
 
 ENGINES = ("local", "ray", "inline")
 FINISHED = ("ok", "diverged")  # a re-run skips these
@@ -228,6 +228,7 @@ def run_sweep(spec: dict, root: str | Path | None = None, smoke: bool = False, e
     if workers is not None:
         check_positive("workers", workers)
     points = select(expand(spec, root=root, smoke=smoke), only)
+    _keep_spec(spec, root, smoke)
     by_name = {p.name: p for p in points}
     children = dependents(points)
     states = sweep_states(points)
@@ -297,6 +298,12 @@ def run_sweep(spec: dict, root: str | Path | None = None, smoke: bool = False, e
     for point in points:
         records.setdefault(point.name, _record("blocked", "its parent did not finish", None, time.time()))
     return table_rows(points, records)
+
+
+def _keep_spec(spec: dict, root, smoke: bool) -> None:
+    """Write the spec into the sweep's folder of the run store, so the store says which points are parents
+    (``publish`` ships their checkpoints, for children that run in a later session on another machine)."""
+    atomic_write_json(sweep_folder(spec, root, smoke) / SPEC_FILE, spec)
 
 
 def _block_if_parent_failed(point: Point, records: dict, progress: Progress, children: dict, by_name: dict) -> None:
