@@ -188,7 +188,7 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
         if wanted and best.exists() and best.stat().st_size <= MAX_CHECKPOINT_BYTES:
             shipped.parent.mkdir(exist_ok=True)
             shutil.copyfile(best, shipped)
-        elif shipped.exists():  # no longer the best of its group
+        elif shipped.exists():  # no longer the best of its group, nor a finished parent
             shipped.unlink()
     table.to_csv(out.with_suffix(".csv"), index=False)
     return table

@@ -103,7 +103,6 @@ def expand(spec: dict, root: str | Path | None = None, smoke: bool = False) -> l
 
     ``root`` is the run store (default ``runs/`` or ``$RNNLAB_RUNS``); run folders are absolute paths under it.
     """
-
     name = _check_name(spec)
     where = f"sweep {name!r}"
     unknown = sorted(set(spec) - set(SPEC_KEYS))
@@ -159,7 +158,8 @@ def sweep_folder(spec: dict, root: str | Path | None = None, smoke: bool = False
 
 
 def parent_points(spec: dict) -> set[str]:
-    """Names of the points that other points of ``spec`` wait for (``after``) and start from (``init_from``)."""
+    """Names of the points that other points of ``spec`` wait for (``after``), and so may start from
+    (``init_from``)."""
     return set(dependents(expand(spec)))
 
 
