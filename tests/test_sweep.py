@@ -19,7 +19,7 @@ from rnnlab.train.config import TrainConfig
 from rnnlab.train.lock import RunLock
 from rnnlab.train.results import publish
 from rnnlab.train.runs import load_metrics, read_summary
-from rnnlab.train.spec import expand, load_spec, point_name
+from rnnlab.train.spec import expand, load_spec, parent_points, point_name
 from rnnlab.train.sweep import format_table, run_sweep, select, sweep_states
 from tests.conftest import PROJECT_ROOT
 
@@ -45,7 +45,7 @@ def _spec_needs(spec: dict) -> set:
         for entry in spec.get(section, {}).values():
             names |= set(entry) - {"models", "after"}
             for override in entry.get("models", {}).values() if section == "datasets" else []:
-                names |= set(override)
+                names |= set(override or {}) - {"after"}
     return names - KNOBS
 
 
@@ -84,8 +84,10 @@ def test_committed_specs_state_the_papers_setups():
     # sRNN starts from a trained RNN of its own width (Table 1's RNN is narrower/wider on JSB/Nottingham)
     assert pascanu["models"]["srnn"]["after"] == "rnn-pretrain" and pascanu["models"]["dots"]["after"] == "dts"
     assert pascanu["models"]["rnn-pretrain"]["hidden"] == pascanu["models"]["srnn"]["hidden"] == 400
-    assert pascanu["datasets"]["musedata"]["models"]["rnn-pretrain"]["hidden"] == \
-        pascanu["datasets"]["musedata"]["models"]["srnn"]["hidden"] == 600
+    # ... and on MuseData, where the RNN and the sRNN levels are both 600 wide, from the trained RNN itself
+    muse = pascanu["datasets"]["musedata"]["models"]
+    assert muse["srnn"] == {"hidden": 600, "after": "rnn"} and muse["rnn-pretrain"] is None
+    assert pascanu["models"]["rnn"]["hidden"] == 600
     for model in ("srnn", "dots"):
         assert pascanu["models"][model]["init_from"] == "{after}"
         assert pascanu["models"][model]["pretrained_lr_scale"] == 0.1
@@ -174,6 +176,38 @@ def test_a_child_waits_for_its_parent_with_the_same_dataset_grid_and_draw(tmp_pa
     assert [p.name for p in select(points, ["xml"])] == [p.name for p in points if p.dataset == "xml"]
     with pytest.raises(RnnlabError, match="matches no point"):
         select(points, ["ptb/*"])
+
+
+def test_a_dataset_can_change_a_models_parent_or_leave_a_model_out(tmp_path):
+    """Pascanu's MuseData sRNN is as wide as his RNN (600), so there it starts from the trained RNN itself and the
+    same-width pretraining run is left out; on the other sets it starts from rnn-pretrain."""
+    child = {"after": "pre", "init_from": "{after}", "pretrained_lr_scale": 0.1} if HAS_INIT_FROM \
+        else {"after": "pre"}
+    spec = {"name": "o", "base": TINY,
+            "datasets": {"arithmetic": {}, "xml": {"models": {"srnn": {"after": "rnn", "hidden": 10}, "pre": None}}},
+            "models": {"srnn": {"arch": "srnn", **child}, "rnn": {}, "pre": {"hidden": 12}}, "grid": {"seed": [0]}}
+    points = expand(spec, root=tmp_path)
+    names = [p.name for p in points]
+    assert names == ["arithmetic/pre/seed=0", "arithmetic/srnn/seed=0", "arithmetic/rnn/seed=0",
+                     "xml/rnn/seed=0", "xml/srnn/seed=0"]
+    by_name = {p.name: p for p in points}
+    assert by_name["arithmetic/srnn/seed=0"].after == "arithmetic/pre/seed=0"
+    assert by_name["xml/srnn/seed=0"].after == "xml/rnn/seed=0"
+    assert by_name["xml/srnn/seed=0"].knobs["hidden"] == 10  # the override's knobs still apply, 'after' is not one
+    if HAS_INIT_FROM:
+        assert by_name["xml/srnn/seed=0"].knobs["init_from"] == str(tmp_path.resolve() / "o" / "xml/rnn/seed=0")
+    assert parent_points(spec) == {"arithmetic/pre/seed=0", "xml/rnn/seed=0"}
+    # a child whose parent is left out on a dataset is an error there, naming what could be its parent
+    orphan = {**spec, "datasets": {"xml": {"models": {"pre": None}}}}
+    with pytest.raises(RnnlabError, match=r"models.srnn.after must name another model that runs on dataset "
+                                          r"'xml' \(rnn\), got 'pre'"):
+        expand(orphan, root=tmp_path)
+    loop = {**spec, "datasets": {"xml": {"models": {"rnn": {"after": "srnn"}, "srnn": {"after": "rnn"}}}}}
+    with pytest.raises(RnnlabError, match=r"datasets.xml.models.srnn.after makes a cycle on dataset 'xml' "
+                                          r"through 'srnn'"):
+        expand(loop, root=tmp_path)
+    with pytest.raises(RnnlabError, match="datasets.xml.models.big: no model 'big'"):
+        expand({**spec, "datasets": {"xml": {"models": {"big": None}}}}, root=tmp_path)
 
 
 @pytest.mark.parametrize("spec, fragment", [

@@ -32,6 +32,10 @@ Distributions: ``uniform [lo, hi]``, ``log_uniform [lo, hi]``, ``exp_uniform [a,
 values and draw; a string knob whose value is ``"{after}"`` becomes that parent's run folder (so
 ``"init_from": "{after}"`` initialises the child from its parent's best checkpoint). A child of a failed, diverged
 or blocked parent is blocked, not run.
+
+A dataset may change a model's parent (``"datasets": {"musedata": {"models": {"srnn": {"after": "rnn"}}}}``: on
+MuseData Pascanu's RNN and sRNN levels are both 600 wide, so the sRNN starts from the trained RNN itself) and may
+leave a model out (``"models": {"rnn-pretrain": null}``: no point of that model on that dataset).
 """
 
 from __future__ import annotations
@@ -127,7 +131,7 @@ def expand(spec: dict, root: str | Path | None = None, smoke: bool = False) -> l
     points: list[Point] = []
     by_key: dict[tuple, Point] = {}
     for label in (list(datasets) or [None]):
-        for model in _model_order(models):
+        for model in _model_order(models, datasets, label):
             for combo in combos:
                 for index, drawn in enumerate(draws or [{}]):
                     point = _point(where, sweep_dir, base, datasets, models, label, model, combo, drawn, index,
@@ -280,33 +284,57 @@ def _sample(dist: dict, u: float, digits: int):
     return float(f"{value:.{digits - 1}e}")
 
 
+def _parent(models: dict, datasets: dict, label: str | None, model: str) -> str | None:
+    """The model whose point ``model``'s point waits for on dataset ``label``: the dataset's override, else the
+    model's own ``after``."""
+    override = datasets[label].get("models", {}).get(model) if label is not None else None
+    if isinstance(override, dict) and "after" in override:
+        return override["after"]
+    return models[model].get("after")
+
+
+def _runs_on(datasets: dict, label: str | None, model: str) -> bool:
+    """False when dataset ``label`` leaves ``model`` out (``"models": {model: null}``)."""
+    return label is None or datasets[label].get("models", {}).get(model, {}) is not None
+
+
 def _check_after(models: dict, datasets: dict, where: str) -> None:
-    for model, entry in models.items():
-        parent = entry.get("after")
-        if parent is None:
-            continue
-        if not isinstance(parent, str) or parent not in models or parent == model:
-            raise RnnlabError(f"{where}: models.{model}.after must name another model ({', '.join(models)}), "
-                              f"got {parent!r}")
-        seen = {model}
-        while parent is not None:
-            if parent in seen:
-                raise RnnlabError(f"{where}: models.{model}.after makes a cycle through {parent!r}")
-            seen.add(parent)
-            parent = models[parent].get("after")
     for label, entry in datasets.items():
         overrides = entry.get("models", {})
         if not isinstance(overrides, dict):
-            raise RnnlabError(f"{where}: datasets.{label}.models must map model names to knobs, got {overrides!r}")
+            raise RnnlabError(f"{where}: datasets.{label}.models must map model names to knobs or null, "
+                              f"got {overrides!r}")
         for model, knobs in overrides.items():
             if model not in models:
                 raise RnnlabError(f"{where}: datasets.{label}.models.{model}: no model {model!r}; models: "
                                   f"{', '.join(models) or 'none'}")
-            _knob_dict(knobs, f"{where}: datasets.{label}.models.{model}")
+            if knobs is not None:
+                _knob_dict({k: v for k, v in knobs.items() if k != "after"} if isinstance(knobs, dict) else knobs,
+                           f"{where}: datasets.{label}.models.{model}")
+    for label in (list(datasets) or [None]):
+        running = [m for m in models if _runs_on(datasets, label, m)]
+        on = f" on dataset {label!r}" if label is not None else ""
+        runs = f" that runs{on}" if label is not None else ""
+        for model in running:
+            parent = _parent(models, datasets, label, model)
+            if parent is None:
+                continue
+            override = datasets[label].get("models", {}).get(model) if label is not None else None
+            source = f"datasets.{label}.models.{model}.after" if override and "after" in override \
+                else f"models.{model}.after"
+            if not isinstance(parent, str) or parent not in running or parent == model:
+                raise RnnlabError(f"{where}: {source} must name another model{runs} "
+                                  f"({', '.join(m for m in running if m != model) or 'none'}), got {parent!r}")
+            seen = {model}
+            while parent is not None:
+                if parent in seen:
+                    raise RnnlabError(f"{where}: {source} makes a cycle{on} through {parent!r}")
+                seen.add(parent)
+                parent = _parent(models, datasets, label, parent)
 
 
-def _model_order(models: dict) -> list[str | None]:
-    """Models in spec order, each parent before its children."""
+def _model_order(models: dict, datasets: dict, label: str | None) -> list[str | None]:
+    """The models that run on dataset ``label``, in spec order, each parent before its children."""
     if not models:
         return [None]
     order: list[str] = []
@@ -314,13 +342,14 @@ def _model_order(models: dict) -> list[str | None]:
     def visit(model: str) -> None:
         if model in order:
             return
-        parent = models[model].get("after")
+        parent = _parent(models, datasets, label, model)
         if parent is not None:
             visit(parent)
         order.append(model)
 
     for model in models:
-        visit(model)
+        if _runs_on(datasets, label, model):
+            visit(model)
     return order
 
 
@@ -348,9 +377,11 @@ def _point(where, sweep_dir, base, datasets, models, label, model, combo, drawn,
         entry = models[model]
         knobs = _merge(knobs, {k: v for k, v in entry.items() if k != "after"})
         if label is not None:
-            knobs = _merge(knobs, datasets[label].get("models", {}).get(model, {}))
-        if entry.get("after"):  # parents come first (_model_order)
-            parent = by_key[(label, entry["after"], json.dumps(combo, sort_keys=True), draw_index)]
+            override = datasets[label].get("models", {}).get(model, {})
+            knobs = _merge(knobs, {k: v for k, v in override.items() if k != "after"})
+        parent_model = _parent(models, datasets, label, model)
+        if parent_model:  # parents come first (_model_order)
+            parent = by_key[(label, parent_model, json.dumps(combo, sort_keys=True), draw_index)]
     knobs = _merge(knobs, values)
     if smoke:
         knobs = _merge(knobs, smoke_knobs)
