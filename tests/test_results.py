@@ -147,3 +147,31 @@ def test_seed_spread_pools_each_winner_with_its_reruns(tmp_path):
     assert gru.mean_per_piece == pytest.approx(8.47)
     assert table.loc["jsb/lstm"].runs == 2 and table.loc["jsb/lstm"]["mean"] == pytest.approx(8.45)
     assert list(table.index) == ["jsb/gru", "jsb/lstm"]  # a winner without reruns has no spread to show
+
+
+def test_a_recipe_probe_sits_beside_the_campaigns_best_run_of_its_cell():
+    import pandas as pd
+
+    from rnnlab.train.results import PROBE_COLUMNS, probe_beside_best
+
+    def row(point, cell, valid, test, status="ok", **knobs):
+        return dict(point=point, dataset=point.split("/")[0], cell=cell, status=status, best_valid=valid,
+                    test_nll=test, test_nll_pieces=test - 0.6, train_nll=test - 0.2, epochs_run=100, best_epoch=90,
+                    lr=knobs.get("lr", 1.73e-3), forget_bias=knobs.get("forget_bias"))
+
+    campaign = pd.DataFrame([
+        row("musedata/lstm/lr=0.00173", "lstm_peephole", 9.01, 8.86), row("musedata/lstm/lr=0.0015", "lstm_peephole",
+                                                                          9.19, 9.01),
+        row("musedata/gru/lr=0.0015", "gru", 7.23, 7.30), row("jsb/lstm/lr=0.00173", "lstm_peephole", 8.40, 8.46)])
+    probe = pd.DataFrame([row("musedata/lstm-fb1/seed=0", "lstm_peephole", 8.50, 8.40, forget_bias=1.0),
+                          row("musedata/lstm-lr5e-3/seed=0", "lstm_peephole", 9.30, 9.20, lr=5e-3),
+                          row("musedata/lstm-crashed/seed=0", "lstm_peephole", 99.0, 99.0, status="failed")])
+    table = probe_beside_best(campaign, probe)
+    assert tuple(table.columns) == PROBE_COLUMNS
+    assert list(table.run) == ["best draw: musedata/gru/lr=0.0015", "best draw: musedata/lstm/lr=0.00173",
+                               "lstm-fb1", "lstm-lr5e-3"]  # only the probed set; the failed run left out
+    by_run = table.set_index("run")
+    assert by_run.at["lstm-fb1", "valid_vs_best"] == pytest.approx(8.50 - 9.01)
+    assert by_run.at["lstm-fb1", "test_vs_best"] == pytest.approx(8.40 - 8.86)
+    assert by_run.at["lstm-lr5e-3", "test_vs_best"] == pytest.approx(9.20 - 8.86)
+    assert by_run.at["best draw: musedata/lstm/lr=0.00173", "valid_vs_best"] == 0
