@@ -175,3 +175,9 @@ def test_a_recipe_probe_sits_beside_the_campaigns_best_run_of_its_cell():
     assert by_run.at["lstm-fb1", "test_vs_best"] == pytest.approx(8.40 - 8.86)
     assert by_run.at["lstm-lr5e-3", "test_vs_best"] == pytest.approx(9.20 - 8.86)
     assert by_run.at["best draw: musedata/lstm/lr=0.00173", "valid_vs_best"] == 0
+    # a probe that swaps the cell is read against the cell it replaces
+    plain = pd.DataFrame([row("musedata/lstm-plain/seed=0", "lstm", 7.34, 7.39)])
+    assert pd.isna(probe_beside_best(campaign, plain).set_index("run").at["lstm-plain", "test_vs_best"])  # no lstm
+    against = probe_beside_best(campaign, plain, against="lstm_peephole").set_index("run")
+    assert against.at["lstm-plain", "test_vs_best"] == pytest.approx(7.39 - 8.86)
+    assert against.at["best draw: musedata/gru/lr=0.0015", "valid_vs_best"] == pytest.approx(7.23 - 9.01)

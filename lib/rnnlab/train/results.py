@@ -155,12 +155,14 @@ PROBE_COLUMNS = ("dataset", "cell", "run", "lr", "forget_bias", "epochs_run", "b
                  "test_nll", "test_nll_pieces", "train_nll", "valid_vs_best", "test_vs_best")
 
 
-def probe_beside_best(campaign: pd.DataFrame, probe: pd.DataFrame) -> pd.DataFrame:
+def probe_beside_best(campaign: pd.DataFrame, probe: pd.DataFrame, against: str | None = None) -> pd.DataFrame:
     """A recipe probe beside the campaign it varies (e.g. experiments/chung2014_lstm_probe.json against
     chung2014): for every dataset the probe ran on, each cell's best campaign run (best valid among its draws, as
     the paper selects), then every probe run that ended ok, named by its model (``lstm-fb1``). ``valid_vs_best``
-    and ``test_vs_best`` are a run's best valid and test NLL minus those of the campaign's best run of the same
-    cell and dataset (negative: the change helped). Columns: ``PROBE_COLUMNS``."""
+    and ``test_vs_best`` are a row's best valid and test NLL minus those of the campaign's best run of cell
+    ``against`` on the same dataset (default: the row's own cell; negative: better). A probe that also changes the
+    cell (an LSTM without peepholes) is read against the cell it replaces with ``against="lstm_peephole"``.
+    Columns: ``PROBE_COLUMNS``."""
     ok = probe[probe.status == "ok"]
     campaign = campaign[campaign.dataset.isin(set(ok.dataset))]
     best = campaign[campaign.point.isin(best_of_groups(campaign))].assign(run=lambda t: "best draw: " + t.point)
@@ -168,9 +170,9 @@ def probe_beside_best(campaign: pd.DataFrame, probe: pd.DataFrame) -> pd.DataFra
     table = pd.concat([best, runs], ignore_index=True)
     reference = best.set_index(["dataset", "cell"])
     for column, value in (("valid_vs_best", "best_valid"), ("test_vs_best", "test_nll")):
-        table[column] = [row[value] - reference.at[(row.dataset, row.cell), value]
-                         if (row.dataset, row.cell) in reference.index else float("nan")
-                         for _, row in table.iterrows()]
+        keys = [(row.dataset, against or row.cell) for row in table.itertuples()]
+        table[column] = [getattr(row, value) - reference.at[key, value] if key in reference.index else float("nan")
+                         for row, key in zip(table.itertuples(), keys, strict=True)]
     order = {dataset: i for i, dataset in enumerate(dict.fromkeys(ok.dataset))}
     table = table.sort_values(["dataset", "cell"], key=lambda c: c.map(order) if c.name == "dataset" else c,
                               kind="stable")
