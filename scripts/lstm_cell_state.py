@@ -4,10 +4,10 @@
 
 Reads each run's best checkpoint (``load_trained_model``), records the first ``--pieces`` validation pieces with
 ``record_states`` (the state starts at zero and is carried through the whole piece, as the trainer carries it
-across BPTT chunks), and prints per run: the median piece length, the mean and 99th percentile of |c_t| over every
-unit and step, and for each gate (i, f, o) the fraction of activations outside [0.05, 0.95]. Written to explain why
-the LSTM-peephole 36 learns slowly on Piano-midi and MuseData and not on JSB (notebook 11): with peepholes the gates
-read c_t, so a cell state in the hundreds pins them open or shut.
+across BPTT chunks), and prints per run: the median length of those pieces, the mean and 99th percentile of |c_t|
+over every unit and step, and for each gate (i, f, o) the fraction of activations outside [0.05, 0.95]. Written to
+explain why the LSTM-peephole 36 learns slowly on Piano-midi and MuseData and not on JSB (notebook 11): with
+peepholes the gates read c_t, so a cell state in the hundreds pins them open or shut.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ def summarise_run(run: Path, pieces: int) -> dict:
     model, config = load_trained_model(run, "best")
     sequences = load_dataset(config.dataset).splits["valid"][:pieces]
     states = [record_states(model, torch.as_tensor(s, dtype=torch.float32)) for s in sequences]
+    if not states[0].c:
+        raise SystemExit(f"{run}: cell {config.cell!r} keeps no cell state c_t; give runs of an LSTM cell")
     return {"run": str(run), "dataset": config.dataset, "cell": config.cell, "lr": config.lr,
             "forget_bias": config.forget_bias, "median_piece_steps": int(np.median([len(s) for s in sequences])),
             **cell_state_summary(states)}
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     table = pd.DataFrame([summarise_run(run, args.pieces) for run in args.runs])
-    print(table.round(3).to_string(index=False))
+    print(table.round({c: 3 for c in table.columns if c != "lr"}).to_string(index=False))
     if args.csv:
         table.to_csv(args.csv, index=False)
     return table
