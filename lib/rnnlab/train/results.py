@@ -169,10 +169,10 @@ def probe_beside_best(campaign: pd.DataFrame, probe: pd.DataFrame, against: str 
     runs = ok.assign(run=ok.point.map(lambda point: point.split("/")[1]))
     table = pd.concat([best, runs], ignore_index=True)
     reference = best.set_index(["dataset", "cell"])
+    keys = [(row.dataset, against or row.cell) for row in table.itertuples()]
     for column, value in (("valid_vs_best", "best_valid"), ("test_vs_best", "test_nll")):
-        keys = [(row.dataset, against or row.cell) for row in table.itertuples()]
-        table[column] = [getattr(row, value) - reference.at[key, value] if key in reference.index else float("nan")
-                         for row, key in zip(table.itertuples(), keys, strict=True)]
+        table[column] = [own - reference.at[key, value] if key in reference.index else float("nan")
+                         for own, key in zip(table[value], keys, strict=True)]
     order = {dataset: i for i, dataset in enumerate(dict.fromkeys(ok.dataset))}
     table = table.sort_values(["dataset", "cell"], key=lambda c: c.map(order) if c.name == "dataset" else c,
                               kind="stable")

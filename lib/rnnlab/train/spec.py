@@ -284,10 +284,16 @@ def _sample(dist: dict, u: float, digits: int):
     return float(f"{value:.{digits - 1}e}")
 
 
+def _override(datasets: dict, label: str | None, model: str) -> dict | None:
+    """Dataset ``label``'s override for ``model``: its knobs (and maybe ``after``), ``{}`` when it has none, None
+    when it leaves the model out."""
+    return datasets[label].get("models", {}).get(model, {}) if label is not None else {}
+
+
 def _parent(models: dict, datasets: dict, label: str | None, model: str) -> str | None:
     """The model whose point ``model``'s point waits for on dataset ``label``: the dataset's override, else the
     model's own ``after``."""
-    override = datasets[label].get("models", {}).get(model) if label is not None else None
+    override = _override(datasets, label, model)
     if isinstance(override, dict) and "after" in override:
         return override["after"]
     return models[model].get("after")
@@ -295,7 +301,7 @@ def _parent(models: dict, datasets: dict, label: str | None, model: str) -> str 
 
 def _runs_on(datasets: dict, label: str | None, model: str) -> bool:
     """False when dataset ``label`` leaves ``model`` out (``"models": {model: null}``)."""
-    return label is None or datasets[label].get("models", {}).get(model, {}) is not None
+    return _override(datasets, label, model) is not None
 
 
 def _check_after(models: dict, datasets: dict, where: str) -> None:
@@ -319,8 +325,7 @@ def _check_after(models: dict, datasets: dict, where: str) -> None:
             parent = _parent(models, datasets, label, model)
             if parent is None:
                 continue
-            override = datasets[label].get("models", {}).get(model) if label is not None else None
-            source = f"datasets.{label}.models.{model}.after" if override and "after" in override \
+            source = f"datasets.{label}.models.{model}.after" if "after" in _override(datasets, label, model) \
                 else f"models.{model}.after"
             if not isinstance(parent, str) or parent not in running or parent == model:
                 raise RnnlabError(f"{where}: {source} must name another model{runs} "
@@ -377,8 +382,7 @@ def _point(where, sweep_dir, base, datasets, models, label, model, combo, drawn,
         entry = models[model]
         knobs = _merge(knobs, {k: v for k, v in entry.items() if k != "after"})
         if label is not None:
-            override = datasets[label].get("models", {}).get(model, {})
-            knobs = _merge(knobs, {k: v for k, v in override.items() if k != "after"})
+            knobs = _merge(knobs, {k: v for k, v in _override(datasets, label, model).items() if k != "after"})
         parent_model = _parent(models, datasets, label, model)
         if parent_model:  # parents come first (_model_order)
             parent = by_key[(label, parent_model, json.dumps(combo, sort_keys=True), draw_index)]
