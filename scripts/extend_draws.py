@@ -12,9 +12,11 @@ A draw is extended when all three hold:
      checkpoint) stopped it;
   3. its best validation NLL is within ``--within`` nats of the best draw of its dataset and model (the same
      spec point without the draw's knob), so a draw that cannot plausibly win is not trained further.
-Each extension is ``rnnlab train --notebook --resume --run-dir RUN --epochs N``: the run continues from its own
-record (weights, optimiser, RNG and early-stopping state), the larger cap is written to its config.json and run.log,
-and the executed notebook in the run folder is replaced by the extended run's. Two single-thread runs at a time.
+Each extension is ``python -m rnnlab.cli train --notebook --resume --run-dir RUN --epochs N``, run by this script's
+own interpreter (no ``rnnlab`` on PATH needed): the run continues from its own record (weights, optimiser, RNG and
+early-stopping state), the larger cap is written to its config.json and run.log, and the executed notebook in the run
+folder is replaced by the extended run's. Two single-thread runs at a time. A run copied from results/ has no training
+checkpoint to continue from: rerun its point with ``rnnlab sweep`` first.
 docs/sweeps.md §"Two-stage draws" gives the rule and why; the report states which runs were extended.
 """
 
@@ -59,7 +61,8 @@ def to_extend(rows: list[dict], within: float, epochs: int) -> list[dict]:
 
 def extend(run: Path, epochs: int) -> tuple[Path, int]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    command = ["rnnlab", "train", "--notebook", "--resume", "--run-dir", str(run), "--epochs", str(epochs), "--quiet"]
+    command = [sys.executable, "-m", "rnnlab.cli", "train", "--notebook", "--resume", "--run-dir", str(run),
+               "--epochs", str(epochs), "--quiet"]
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     if result.returncode:
         print(f"failed: {run}: {(result.stderr or result.stdout).strip().splitlines()[-1:]}", file=sys.stderr)

@@ -55,3 +55,22 @@ def test_draws_reads_the_run_store(tmp_path):
     assert [(r["point"], r["group"], r["best_epoch"], r["epochs"], r["patience"], r["run"]) for r in rows] == [
         ("jsb/gru/lr=0.001", "jsb/gru", 199, 200, 10, run)]
     assert extend_draws.draws(tmp_path, "nottingham/*") == []
+
+
+def test_an_extension_runs_with_no_rnnlab_on_path(tmp_path, monkeypatch):
+    # A finished (capped) run extended from 2 to 3 epochs by this interpreter, with PATH holding no `rnnlab`: the
+    # extension must not depend on how the caller's shell was set up (a bare `rnnlab` once failed exactly so).
+    from rnnlab.train import TrainConfig
+    from rnnlab.train.runs import load_metrics, read_config
+    from rnnlab.train.trainer import Trainer
+
+    run = tmp_path / "arithmetic" / "lstm" / "seed=0"
+    task = {"n_train": 32, "n_valid": 8, "n_test": 8, "max_digits": 2}
+    Trainer(TrainConfig(dataset="arithmetic", cell="lstm", hidden=8, batch_size=8, epochs=2, patience=5,
+                        max_updates_per_epoch=2, max_eval_sequences=8, task_knobs=task, seed=0, device="cpu"),
+            run_dir=run, progress=False).fit()
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.delenv("RNNLAB_SMOKE", raising=False)
+    assert extend_draws.extend(run, 3) == (run, 0)
+    assert read_config(run).epochs == 3 and len(load_metrics(run)) == 3
+    assert (run / "03_train.ipynb").exists()  # the extended run's executed notebook is its record

@@ -246,7 +246,8 @@ def test_an_extension_killed_midway_resumes_instead_of_reporting_the_old_summary
     assert "so an extension was interrupted" in (run_dir / "run.log").read_text()
 
 
-@pytest.mark.parametrize("case", ["missing folder", "no checkpoint", "unreadable config", "no run dir", "smoke"])
+@pytest.mark.parametrize("case", ["missing folder", "no checkpoint", "unreadable config", "no run dir", "smoke",
+                                  "finished, checkpoints gone"])
 def test_resume_of_nothing_is_one_line_and_creates_nothing(tmp_path, case, capsys):
     run_dir = tmp_path / "run"
     args = ["train", "--resume", "--run-dir", str(run_dir)]
@@ -261,12 +262,21 @@ def test_resume_of_nothing_is_one_line_and_creates_nothing(tmp_path, case, capsy
     elif case == "smoke":
         Trainer(TrainConfig(**KNOBS), run_dir=run_dir, progress=False).fit()
         args.append("--smoke")
+    elif case == "finished, checkpoints gone":  # a finished run copied from results/: only best.pt at most
+        Trainer(TrainConfig(**KNOBS), run_dir=run_dir, progress=False).fit()
+        for name in (ckpt.LAST, ckpt.PREVIOUS):
+            (run_dir / "checkpoints" / name).unlink(missing_ok=True)
+        args += ["--epochs", "5"]
     before = tree_digest(tmp_path)
     result = run_cli(capsys, *args)
     assert result.returncode == 2
     one_line(result.stderr)
     assert tree_digest(tmp_path) == before
     assert run_dir.exists() == (case not in ("missing folder", "no run dir"))
+    if case == "finished, checkpoints gone":
+        assert "it finished (status 'ok') but its training checkpoints are gone" in result.stderr
+    elif case == "no checkpoint":
+        assert "killed before its first checkpoint" in result.stderr
 
 
 # ------------------------------------------------------------------------------------------ safe checkpoints

@@ -224,8 +224,7 @@ class Trainer:
             if resume and recorded is not None else None
         if resume is True and found is None:
             raise RnnlabError(f"run folder {str(self.run_dir)!r} has no checkpoint to resume from "
-                              f"({'no config.json' if recorded is None else 'killed before its first checkpoint'}); "
-                              "start a new run instead")
+                              f"({_no_checkpoint_reason(recorded, summary)}); start a new run instead")
         if found is not None:
             state, path = found
             self._load_checkpoint(state, path)
@@ -440,6 +439,16 @@ class Trainer:
             "commit": _project_commit(), "nll_convention": "per frame (nll) and mean over pieces (nll_pieces)"
             if self.metric == "nll" else None,
         }
+
+
+def _no_checkpoint_reason(recorded, summary: dict | None) -> str:
+    """Why a run folder has nothing to resume from, for the refusal's one line."""
+    if recorded is None:
+        return "no config.json"
+    if summary is not None and summary.get("status") in ("ok", "diverged"):
+        return (f"it finished (status {summary['status']!r}) but its training checkpoints are gone, as in a run "
+                "copied from results/ (it keeps no last.pt)")
+    return "killed before its first checkpoint"
 
 
 def _refuse_inside_a_run(folder: Path) -> None:
