@@ -149,6 +149,20 @@ def test_seed_spread_pools_each_winner_with_its_reruns(tmp_path):
     assert list(table.index) == ["jsb/gru", "jsb/lstm"]  # a winner without reruns has no spread to show
 
 
+def test_draws_taken_counts_finished_draws_against_the_spec():
+    import pandas as pd
+
+    from rnnlab.train.results import draws_taken
+
+    planned = ["jsb/gru/lr=a", "jsb/gru/lr=b", "jsb/gru/lr=c", "jsb/tanh/lr=a", "jsb/tanh/lr=b"]
+    table = pd.DataFrame({"point": ["jsb/gru/lr=a", "jsb/gru/lr=b", "jsb/gru/lr=c", "jsb/tanh/lr=a", "jsb/gru/old"],
+                          "status": ["ok", "diverged", "failed", "ok", "ok"]})
+    taken = draws_taken(table, planned)
+    # a failed draw has not been taken; a run outside the plan (jsb/gru/old) does not count
+    assert taken.to_dict() == {"jsb/gru": "2 of 3", "jsb/tanh": "1 of 2"}
+    assert draws_taken(table.iloc[:0], planned).to_dict() == {"jsb/gru": "0 of 3", "jsb/tanh": "0 of 2"}
+
+
 def test_a_recipe_probe_sits_beside_the_campaigns_best_run_of_its_cell():
     import pandas as pd
 

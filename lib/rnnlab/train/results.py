@@ -132,6 +132,16 @@ def best_of_groups(table: pd.DataFrame) -> set[str]:
     return set(ok.loc[ok.groupby(point_group(ok.point)).best_valid.idxmin(), "point"])
 
 
+def draws_taken(table: pd.DataFrame, planned: list[str]) -> pd.Series:
+    """For each group of ``planned`` (a spec's point names, e.g. ``[p.name for p in expand(spec)]``), how many of its
+    points have a finished run in ``table``, as "k of n": a best-of-draws result is only the best of the draws taken.
+    Ok and diverged runs count (a diverged draw was taken and lost); runs not in ``planned`` do not."""
+    planned_points = pd.Series(planned, dtype=object)
+    finished = set(table.loc[table.status.isin(["ok", "diverged"]), "point"])
+    taken = planned_points.isin(finished).groupby(point_group(planned_points), sort=False)
+    return taken.sum().astype(int).astype(str) + " of " + taken.size().astype(str)
+
+
 def seed_spread(campaign: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
     """How far the seed moves each winner of a best-of-draws campaign: per group (``jsb/gru``), the campaign's
     winning run together with the reruns of that group under other seeds (``jsb/gru/seed=1``, ...; a seed study such
