@@ -33,24 +33,25 @@ from pathlib import Path
 from rnnlab.train.results import collect, point_group
 
 
-def draws(root: Path, pattern: str) -> list[dict]:
-    """The finished runs under ``root`` whose point matches ``pattern``, as rows of ``results.collect`` plus their
-    folder (``run``) and their group (the point without its draw)."""
+def draws(root: Path) -> list[dict]:
+    """Every run under ``root``, as rows of ``results.collect`` plus their folder (``run``) and their group (the point
+    without its draw)."""
     table = collect(root)
-    table = table[[fnmatch.fnmatch(point, pattern) for point in table.point]]
     table = table.assign(group=point_group(table.point))
     return [{**row, "run": root / row["point"]}
             for row in table.astype(object).where(table.notna(), None).to_dict("records")]
 
 
-def to_extend(rows: list[dict], within: float, epochs: int) -> list[dict]:
-    """The draws the three rules of the module docstring select, each with its reason, in order of best valid."""
+def to_extend(rows: list[dict], within: float, epochs: int, pattern: str = "*") -> list[dict]:
+    """The draws matching ``pattern`` that the three rules of the module docstring select, each with its gap, in order
+    of best valid. The gap is measured from the best of *all* the group's draws in ``rows``, matching or not, so a
+    narrow pattern (one draw) does not make that draw its own group's best."""
     ok = [r for r in rows if r["status"] == "ok" and r["best_valid"] is not None]
     best = {}
     for r in ok:
         best[r["group"]] = min(best.get(r["group"], float("inf")), r["best_valid"])
     chosen = []
-    for r in sorted(ok, key=lambda r: r["best_valid"]):
+    for r in sorted((r for r in ok if fnmatch.fnmatch(r["point"], pattern)), key=lambda r: r["best_valid"]):
         short = r["epochs_run"] < epochs
         improving = r["best_epoch"] is not None and r["epochs_run"] - r["best_epoch"] < r["patience"]
         close = r["best_valid"] <= best[r["group"]] + within
@@ -72,7 +73,8 @@ def extend(run: Path, epochs: int) -> tuple[Path, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path, help="a campaign's run store, e.g. results/runs/chung2014")
-    parser.add_argument("--only", default="*", help="points to consider (a pattern such as 'jsb/*')")
+    parser.add_argument("--only", default="*", help="points that may be extended (a pattern such as 'jsb/*'); "
+                        "the distance is still from the best of all the group's draws")
     parser.add_argument("--epochs", type=int, required=True, help="the second stage's epoch cap")
     parser.add_argument("--within", type=float, default=1.0, help="nats of validation NLL from the best draw")
     parser.add_argument("--workers", type=int, default=2, help="runs at once (one thread each)")
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         parser.error(f"no run store at {args.root}")
-    chosen = to_extend(draws(args.root, args.only), args.within, args.epochs)
+    chosen = to_extend(draws(args.root), args.within, args.epochs, args.only)
     for r in chosen:
         print(f"{r['point']}: best valid {r['best_valid']:.4f} (+{r['gap']:.3f} from its model's best) at epoch "
               f"{r['best_epoch']} of {r['epochs_run']} run")

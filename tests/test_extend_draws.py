@@ -33,6 +33,16 @@ def test_only_capped_improving_and_close_draws_are_extended():
     assert extend_draws.to_extend(rows, within=1.0, epochs=200) == []  # a cap no larger extends nothing
 
 
+def test_a_narrow_pattern_measures_the_gap_from_the_whole_groups_best():
+    rows = [row("musedata/gru/lr=big", 7.23, epochs_run=118, best_epoch=108),  # the group's best, early-stopped
+            row("musedata/gru/lr=mid", 7.34), row("musedata/gru/lr=tiny", 10.10)]
+    # naming one draw must not make it its own group's best: lr=tiny is 2.87 behind and stays left alone
+    assert extend_draws.to_extend(rows, within=1.0, epochs=1000, pattern="musedata/gru/lr=tiny") == []
+    chosen = extend_draws.to_extend(rows, within=1.0, epochs=1000, pattern="musedata/gru/lr=m*")
+    assert [(r["point"], round(r["gap"], 2)) for r in chosen] == [("musedata/gru/lr=mid", 0.11)]
+    assert extend_draws.to_extend(rows, within=1.0, epochs=1000, pattern="jsb/*") == []
+
+
 def test_an_extension_killed_before_its_new_cap_is_chosen_again():
     # the config already says 1000 (the extension wrote it), the summary still says the first stage's 200 epochs
     killed = {**row("pianomidi/lstm/lr=a", 9.96, best_epoch=200), "epochs": 1000}
@@ -51,10 +61,10 @@ def test_draws_reads_the_run_store(tmp_path):
     (run / "config.json").write_text(TrainConfig(dataset="jsb", cell="gru", epochs=200, patience=10).to_json())
     (run / "summary.json").write_text(json.dumps({"status": "ok", "epochs_run": 200, "best_epoch": 199,
                                                   "best_valid": 8.4}))
-    rows = extend_draws.draws(tmp_path, "jsb/*")
+    rows = extend_draws.draws(tmp_path)
     assert [(r["point"], r["group"], r["best_epoch"], r["epochs"], r["patience"], r["run"]) for r in rows] == [
         ("jsb/gru/lr=0.001", "jsb/gru", 199, 200, 10, run)]
-    assert extend_draws.draws(tmp_path, "nottingham/*") == []
+    assert extend_draws.to_extend(rows, within=1.0, epochs=1000, pattern="nottingham/*") == []
 
 
 def test_an_extension_runs_with_no_rnnlab_on_path(tmp_path, monkeypatch):
