@@ -72,6 +72,44 @@ def test_publish_copies_the_small_files_and_bins_the_per_update_curve(tmp_path):
     pd.testing.assert_frame_equal(pd.read_csv(out / "metrics.csv"), load_metrics(out))
 
 
+def test_publish_leaves_a_run_that_is_being_written_as_it_was_published(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from rnnlab.train.lock import RunLock
+    from rnnlab.train.results import publish
+    from rnnlab.train.trainer import Trainer
+
+    knobs = dict(dataset="arithmetic", cell="gru", hidden=8, batch_size=4, bptt=None, epochs=2,
+                 max_updates_per_epoch=3, max_eval_sequences=8, device="cpu",
+                 task_knobs={"n_train": 32, "n_valid": 8, "n_test": 8, "max_digits": 2})
+    store, out = tmp_path / "store", tmp_path / "results" / "toy"
+    for point in ("a/lr=1", "a/lr=2"):
+        Trainer(TrainConfig(**knobs), run_dir=store / point, progress=False).fit()
+    publish(store, out)
+    published = pd.read_csv(out.with_suffix(".csv"))
+    # lr=1 is being extended: its metrics grow while its summary is still the first stage's
+    extended = store / "a" / "lr=1"
+    with RunLock(extended):
+        with open(extended / "metrics.csv", "a") as metrics:
+            metrics.write(open(extended / "metrics.csv").read().splitlines()[-1] + "\n")
+        summary = json.loads((extended / "summary.json").read_text())
+        (extended / "summary.json").write_text(json.dumps({**summary, "best_valid": -1.0}))
+        Trainer(TrainConfig(**knobs), run_dir=store / "a" / "lr=3", progress=False).fit()
+        with RunLock(store / "a" / "lr=3"):  # being written and never published: left out
+            table = publish(store, out)
+    assert table.attrs["being_written"] == ["a/lr=1", "a/lr=3"]
+    assert list(table.point) == ["a/lr=1", "a/lr=2"]
+    again = pd.read_csv(out.with_suffix(".csv"))
+    pd.testing.assert_frame_equal(again, published)  # lr=1's row is the one published before
+    assert (out / "a" / "lr=1" / "metrics.csv").read_text() != (extended / "metrics.csv").read_text()
+    assert not (out / "a" / "lr=3").exists()
+    table = publish(store, out)  # once the writer is done, the run is published as it now is
+    assert table.attrs["being_written"] == [] and list(table.point) == ["a/lr=1", "a/lr=2", "a/lr=3"]
+    assert table.set_index("point").best_valid["a/lr=1"] == -1.0
+
+
 def test_learning_curves_thin_long_runs_to_a_bounded_number_of_points():
     import numpy as np
     import pandas as pd

@@ -65,6 +65,8 @@ def paper_report(root, paper: str, csv: str | None, publish_to: str | None = Non
     if publish_to:
         table = publish(root, Path(publish_to) / paper)
         print(f"published {len(table)} runs to {Path(publish_to) / paper} and {Path(publish_to) / paper}.csv")
+        for point in table.attrs.get("being_written", []):
+            print(f"left as published before: {point} (another process is writing it now)")
     else:
         table = collect(root)
     if csv:

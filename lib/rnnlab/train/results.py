@@ -198,14 +198,26 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
     the best seed), so the notebooks can look inside it; and, on every dataset, each parent that another point of
     the sweep starts from (the ``spec.json`` the sweep keeps in ``root``), so that a child can run from the published
     records on another machine. ``out`` + ".csv" gets the ``collect`` table and ``out/spec.json`` the spec.
-    Returns that table. Finished runs only; re-running updates them."""
+    Returns that table. Finished runs only; re-running updates them.
+
+    A run another process is writing right now (an extension or a resume: its lock is held) is left as it was
+    published, files and row, or left out if it never was: its summary and its metrics would come from different
+    stages. Their points are in the returned table's ``attrs["being_written"]``."""
     import json
     import shutil
 
+    from rnnlab.train.lock import is_locked
     from rnnlab.train.spec import SPEC_FILE, parent_points
 
     root, out = Path(root), Path(out)
     table = collect(root)
+    busy = [point for point in table.point if is_locked(root / point)]
+    if busy:
+        csv = out.with_suffix(".csv")
+        before = pd.read_csv(csv) if csv.exists() else pd.DataFrame(columns=list(COLUMNS))
+        before = before[before.point.isin(busy)]
+        rows = pd.concat([table[~table.point.isin(busy)], before]).set_index("point")
+        table = rows.reindex([p for p in table.point if p in rows.index]).reset_index()[list(COLUMNS)]
     best_points = best_of_groups(table)
     parents: set[str] = set()
     if (root / SPEC_FILE).exists():
@@ -213,6 +225,8 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
         out.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / SPEC_FILE, out / SPEC_FILE)
     for point, dataset, status in zip(table.point, table.dataset, table.status, strict=True):
+        if point in busy:
+            continue
         source, target = root / point, out / point
         target.mkdir(parents=True, exist_ok=True)
         for name in PUBLISHED_FILES:
@@ -229,4 +243,5 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
         elif shipped.exists():  # no longer the best of its group, nor a finished parent
             shipped.unlink()
     table.to_csv(out.with_suffix(".csv"), index=False)
+    table.attrs["being_written"] = busy
     return table
