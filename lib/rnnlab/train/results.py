@@ -18,6 +18,7 @@ import pandas as pd
 
 from rnnlab.data import Provenance
 from rnnlab.papers import paper_results
+from rnnlab.train.runs import FINISHED
 
 RECIPE_KNOBS = ("optimizer", "lr", "schedule", "decay_beta", "decay_start_patience", "clip", "weight_noise", "bptt",
                 "batch_size", "init", "nonlinearity", "forget_bias", "dropout", "pretrained_lr_scale", "epochs",
@@ -137,7 +138,7 @@ def draws_taken(table: pd.DataFrame, planned: list[str]) -> pd.Series:
     points have a finished run in ``table``, as "k of n": a best-of-draws result is only the best of the draws taken.
     Ok and diverged runs count (a diverged draw was taken and lost); runs not in ``planned`` do not."""
     planned_points = pd.Series(planned, dtype=object)
-    finished = set(table.loc[table.status.isin(["ok", "diverged"]), "point"])
+    finished = set(table.loc[table.status.isin(FINISHED), "point"])
     taken = planned_points.isin(finished).groupby(point_group(planned_points), sort=False)
     return taken.sum().astype(int).astype(str) + " of " + taken.size().astype(str)
 

@@ -31,6 +31,8 @@ from rnnlab.errors import RnnlabError
 from rnnlab.files import atomic_write
 from rnnlab.paths import runs_dir
 
+FINISHED = ("ok", "diverged")  # the statuses of a run that has ended: a sweep skips it, a draw counts as taken
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     with atomic_write(path) as handle:

@@ -24,11 +24,10 @@ from pathlib import Path
 from rnnlab.errors import RnnlabError, check_positive
 from rnnlab.train.lock import is_locked
 from rnnlab.train.notebook_run import execute_training_notebook, keep_executed_copy
-from rnnlab.train.runs import atomic_write_json, read_summary
+from rnnlab.train.runs import FINISHED, atomic_write_json, read_summary
 from rnnlab.train.spec import SPEC_FILE, Point, dependents, expand, load_spec, point_name, sweep_folder  # noqa: F401 - re-exported
 
 ENGINES = ("local", "ray", "inline")
-FINISHED = ("ok", "diverged")  # a re-run skips these
 POINT_FILE = "point.json"  # a failed point's status and one-line error (the trainer's summary.json is the rest)
 
 

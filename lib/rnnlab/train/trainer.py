@@ -32,7 +32,15 @@ from rnnlab.train.lock import RunLock
 from rnnlab.train.losses import LOWER_IS_BETTER, MetricTotals, PieceTotals, is_better, metric_from_nats, token_losses
 from rnnlab.train.optimizers import make_optimizer, set_lr
 from rnnlab.train.regularizers import weight_noise
-from rnnlab.train.runs import append_log, atomic_write_json, atomic_write_text, new_run_dir, read_config, read_summary
+from rnnlab.train.runs import (
+    FINISHED,
+    append_log,
+    atomic_write_json,
+    atomic_write_text,
+    new_run_dir,
+    read_config,
+    read_summary,
+)
 from rnnlab.train.schedules import Schedule
 from rnnlab.train.seeding import rng_state, seed_everything, set_rng_state
 
@@ -236,7 +244,7 @@ class Trainer:
             # the run is not finished, it continues from the checkpoint.
             stale = summary is not None and isinstance(summary.get("epochs_run"), int) \
                 and self.epoch > summary["epochs_run"]
-            if summary and summary.get("status") in ("ok", "diverged") and not extended and not stale:
+            if summary and summary.get("status") in FINISHED and not extended and not stale:
                 self.finished = summary
                 print(f"[{self.name}] {self.run_dir} already finished (status {summary['status']!r}); "
                       "nothing to resume (raise epochs or patience to extend it)", flush=True)
@@ -445,7 +453,7 @@ def _no_checkpoint_reason(recorded, summary: dict | None) -> str:
     """Why a run folder has nothing to resume from, for the refusal's one line."""
     if recorded is None:
         return "no config.json"
-    if summary is not None and summary.get("status") in ("ok", "diverged"):
+    if summary is not None and summary.get("status") in FINISHED:
         return (f"it finished (status {summary['status']!r}) but its training checkpoints are gone, as in a run "
                 "copied from results/ (it keeps no last.pt)")
     return "killed before its first checkpoint"
