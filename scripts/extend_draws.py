@@ -16,7 +16,8 @@ Each extension is ``python -m rnnlab.cli train --notebook --resume --run-dir RUN
 own interpreter (no ``rnnlab`` on PATH needed): the run continues from its own record (weights, optimiser, RNG and
 early-stopping state), the larger cap is written to its config.json and run.log, and the executed notebook in the run
 folder is replaced by the extended run's. Two single-thread runs at a time. A run copied from results/ has no training
-checkpoint to continue from: rerun its point with ``rnnlab sweep`` first.
+checkpoint to continue from: the list marks it, ``--run`` leaves it out (and exits 1), and its point must be rerun
+with ``rnnlab sweep`` first.
 docs/sweeps.md §"Two-stage draws" gives the rule and why; the report states which runs were extended.
 """
 
@@ -30,6 +31,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from rnnlab.train import checkpoints
 from rnnlab.train.results import collect, point_group
 
 
@@ -60,6 +62,11 @@ def to_extend(rows: list[dict], within: float, epochs: int, pattern: str = "*") 
     return chosen
 
 
+def resumable(run: Path) -> bool:
+    """Whether the run keeps a training checkpoint to continue from (runs published to results/ keep none)."""
+    return any((run / "checkpoints" / name).is_file() for name in (checkpoints.LAST, checkpoints.PREVIOUS))
+
+
 def extend(run: Path, epochs: int) -> tuple[Path, int]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "rnnlab.cli", "train", "--notebook", "--resume", "--run-dir", str(run),
@@ -83,16 +90,24 @@ def main(argv: list[str] | None = None) -> int:
     if not args.root.is_dir():
         parser.error(f"no run store at {args.root}")
     chosen = to_extend(draws(args.root), args.within, args.epochs, args.only)
+    ready = [r for r in chosen if resumable(r["run"])]
     for r in chosen:
+        rerun = "" if r in ready else " · no checkpoint: rerun its point with `rnnlab sweep SPEC --only POINT` first"
         print(f"{r['point']}: best valid {r['best_valid']:.4f} (+{r['gap']:.3f} from its model's best) at epoch "
-              f"{r['best_epoch']} of {r['epochs_run']} run")
-    print(f"{len(chosen)} draws to extend to {args.epochs} epochs")
-    if args.run and chosen:
+              f"{r['best_epoch']} of {r['epochs_run']} run{rerun}")
+    waiting = len(chosen) - len(ready)
+    print(f"{len(chosen)} draws to extend to {args.epochs} epochs" + (f", {waiting} of them without a checkpoint"
+                                                                       if waiting else ""))
+    if not args.run:
+        return 0
+    failures = 0
+    if ready:
         with ThreadPoolExecutor(args.workers) as pool:
-            failures = sum(code != 0 for _, code in pool.map(lambda r: extend(r["run"], args.epochs), chosen))
-        print(f"extended {len(chosen) - failures}, failed {failures}")
-        return 1 if failures else 0
-    return 0
+            failures = sum(code != 0 for _, code in pool.map(lambda r: extend(r["run"], args.epochs), ready))
+        print(f"extended {len(ready) - failures}, failed {failures}")
+    if waiting:
+        print(f"left out {waiting} without a checkpoint (rerun their points, then run this again)")
+    return 1 if failures or waiting else 0
 
 
 if __name__ == "__main__":

@@ -84,3 +84,32 @@ def test_an_extension_runs_with_no_rnnlab_on_path(tmp_path, monkeypatch):
     assert extend_draws.extend(run, 3) == (run, 0)
     assert read_config(run).epochs == 3 and len(load_metrics(run)) == 3
     assert (run / "03_train.ipynb").exists()  # the extended run's executed notebook is its record
+
+
+def test_a_draw_without_a_checkpoint_is_listed_as_such_and_left_out(tmp_path, monkeypatch, capsys):
+    # Runs published to results/ keep no last.pt: --run must extend only the draws it can continue, name the others
+    # and exit 1, instead of starting a resume that can only fail (or a silent success that extended nothing).
+    import json
+
+    from rnnlab.train import TrainConfig
+
+    for point, best_valid, checkpoint in [("jsb/gru/lr=a", 8.40, "last.pt"), ("jsb/gru/lr=b", 8.60, None),
+                                          ("jsb/gru/lr=c", 8.70, "previous.pt")]:
+        run = tmp_path / point
+        (run / "checkpoints").mkdir(parents=True)
+        (run / "config.json").write_text(TrainConfig(dataset="jsb", cell="gru", epochs=200, patience=10).to_json())
+        (run / "summary.json").write_text(json.dumps({"status": "ok", "epochs_run": 200, "best_epoch": 200,
+                                                      "best_valid": best_valid}))
+        if checkpoint:
+            (run / "checkpoints" / checkpoint).write_bytes(b"")
+    extended = []
+    monkeypatch.setattr(extend_draws, "extend", lambda run, epochs: extended.append(run.name) or (run, 0))
+    assert extend_draws.main([str(tmp_path), "--epochs", "1000"]) == 0  # listing only
+    listing = capsys.readouterr().out
+    assert "lr=b: best valid 8.6000 (+0.200 from its model's best) at epoch 200 of 200 run · no checkpoint" in listing
+    assert "lr=a: best valid 8.4000 (+0.000 from its model's best) at epoch 200 of 200 run\n" in listing
+    assert "3 draws to extend to 1000 epochs, 1 of them without a checkpoint" in listing
+    assert extended == []
+    assert extend_draws.main([str(tmp_path), "--epochs", "1000", "--workers", "1", "--run"]) == 1
+    assert extended == ["lr=a", "lr=c"]
+    assert "left out 1 without a checkpoint" in capsys.readouterr().out
