@@ -26,3 +26,18 @@ def canonical_data() -> Path:
 @pytest.fixture()
 def run_root(tmp_path) -> Path:
     return tmp_path / "runs"
+
+
+def parent_pid(pid: int) -> int:
+    """The parent of process ``pid`` (Linux /proc)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2:].split()[1])
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (Linux /proc)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return state[state.rindex(")") + 2] != "Z"

@@ -9,7 +9,12 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -21,7 +26,7 @@ from rnnlab.train.results import publish
 from rnnlab.train.runs import load_metrics, read_summary
 from rnnlab.train.spec import expand, load_spec, parent_points, point_name
 from rnnlab.train.sweep import format_table, run_sweep, select, sweep_states
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, alive, parent_pid
 
 KNOBS = set(TrainConfig.knob_names())
 TINY = {"dataset": "arithmetic", "arch": "rnn", "cell": "tanh", "optimizer": "sgd", "lr": 0.1, "clip": None,
@@ -327,3 +332,47 @@ def test_local_sweep_runs_points_in_order_records_failures_blocks_dependents_and
                       only=["a", "b", "bad", "d"])
     assert "started" not in stream.getvalue()
     assert {r["point"]: r["status"] for r in again} == {k: status[k] for k in ("a", "b", "bad", "c", "d")}
+
+
+def test_a_terminated_local_sweep_stops_its_workers_and_the_rerun_resumes_the_point(tmp_path):
+    # `kill PID` (SIGTERM) on a background sweep used to end its process alone: the pool's worker and its kernel trained
+    # on, orphaned. Now it ends as Ctrl-C does: the worker and the kernel go, and the point resumes on the next run.
+    slow = {"dataset": "memorize", "task_knobs": {"n_symbols": 5000, "n_train": 4, "n_valid": 4, "n_test": 4},
+            "bptt": 20}  # a validation pass of about a second at smoke sizes: a signal after epoch 1 lands mid-run
+    spec = {"name": "t", "base": {"arch": "rnn", "cell": "tanh", "optimizer": "sgd", "lr": 0.1, "clip": 1.0,
+                                  "epochs": 2, "hidden": 8, "batch_size": 4, "device": "cpu"},
+            "models": {"a": slow, "b": slow}}  # b: the same run, never interrupted, the reference
+    spec_path, root = _write(tmp_path, spec), tmp_path / "runs"
+    a, b = (p.run_dir for p in expand(spec, root=root, smoke=True))
+    command = [sys.executable, "-m", "rnnlab.cli", "sweep", str(spec_path), "--root", str(root), "--smoke",
+               "--workers", "1"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    first = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and first.poll() is None:
+        if (a / "metrics.csv").exists() and len((a / "metrics.csv").read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.05)
+    assert first.poll() is None, f"the sweep ended before point a had one epoch:\n{first.stdout.read()[-3000:]}"
+    kernel = int((a / ".lock").read_text())  # the trainer holding the run folder
+    worker = parent_pid(kernel)  # the pool's process executing the notebook
+    assert read_summary(a) is None and alive(kernel), "point a finished before the sweep could be terminated"
+    first.send_signal(signal.SIGTERM)  # the sweep's own process only, as `kill PID` does
+    out, _ = first.communicate(timeout=60)
+    assert first.returncode != 0 and "interrupted: run the same command again" in out, out[-3000:]
+    deadline = time.time() + 30
+    while (alive(worker) or alive(kernel)) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not alive(worker), "the pool's worker outlived the terminated sweep"
+    assert not alive(kernel), "the kernel outlived the terminated sweep and still holds the run folder"
+    assert read_summary(a) is None and not b.exists()  # a stopped mid-run, b never started
+
+    second = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, (second.stdout + second.stderr)[-3000:]
+    assert "resumed from" in (a / "run.log").read_text()
+    resumed, reference = load_metrics(a), load_metrics(b)
+    columns = ["epoch", "train_loss", "lr", "grad_norm_mean", "grad_norm_max", "clip_events", "updates",
+               "valid_metric", "valid_nats"]
+    assert len(resumed) == len(reference) == 2 and resumed[columns].equals(reference[columns])
+    assert read_summary(a)["best_valid"] == read_summary(b)["best_valid"]

@@ -23,7 +23,7 @@ import pytest
 
 from rnnlab.train.runs import load_metrics, read_summary
 from rnnlab.train.spec import expand
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, alive, parent_pid
 
 RAY = Path(sys.executable).with_name("ray")
 START_TIMEOUT_S = 240
@@ -134,19 +134,6 @@ def _sweep(spec_path: Path, root: Path, cluster: dict, **popen) -> subprocess.Po
                             stderr=subprocess.STDOUT, text=True, **popen)
 
 
-def _parent_pid(pid: int) -> int:
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return int(stat[stat.rindex(")") + 2:].split()[1])
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return state[state.rindex(")") + 2] != "Z"
-
-
 def test_ray_sweep_survives_a_killed_worker_and_the_rerun_resumes_it(ray_cluster, tmp_path):
     spec_path = tmp_path / "r.json"
     spec_path.write_text(json.dumps(SPEC))
@@ -162,8 +149,8 @@ def test_ray_sweep_survives_a_killed_worker_and_the_rerun_resumes_it(ray_cluster
         time.sleep(0.05)
     assert first.poll() is None, f"the sweep ended before point a had one epoch:\n{first.stdout.read()[-3000:]}"
     kernel = int((a / ".lock").read_text())  # the trainer holding the run folder
-    assert read_summary(a) is None and _alive(kernel), "point a finished before it could be killed"
-    worker = _parent_pid(kernel)  # the Ray worker executing the notebook
+    assert read_summary(a) is None and alive(kernel), "point a finished before it could be killed"
+    worker = parent_pid(kernel)  # the Ray worker executing the notebook
     os.kill(worker, signal.SIGKILL)
     out, _ = first.communicate(timeout=600)
     assert first.returncode == 1, out[-3000:]
@@ -172,9 +159,9 @@ def test_ray_sweep_survives_a_killed_worker_and_the_rerun_resumes_it(ray_cluster
     for word in ("hostname", "node_ip", "trial_id", "timestamp", "pid="):  # no Ray internals in the table
         assert word not in out.split("point")[-1]
     deadline = time.time() + 30
-    while _alive(kernel) and time.time() < deadline:  # the orphaned kernel notices its parent died
+    while alive(kernel) and time.time() < deadline:  # the orphaned kernel notices its parent died
         time.sleep(0.2)
-    assert not _alive(kernel), "the kernel outlived its killed worker and still holds the run folder"
+    assert not alive(kernel), "the kernel outlived its killed worker and still holds the run folder"
     assert json.loads((a / "point.json").read_text())["status"] == "failed"
 
     second = _sweep(spec_path, root, ray_cluster)

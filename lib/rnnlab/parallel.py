@@ -165,10 +165,20 @@ class WorkerPool:
         except Exception as err:  # noqa: BLE001 - RayTaskError (the job raised) or a dead worker
             return job, False, err
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         if self._executor is not None:
+            if exc_type is not None and not issubclass(exc_type, Exception):  # KeyboardInterrupt, SystemExit
+                self._stop_workers()
             self._executor.shutdown(cancel_futures=True)
             self._executor = None
+
+    def _stop_workers(self) -> None:
+        """Terminate the ``local`` workers now instead of waiting for their jobs (an interrupted sweep must not
+        leave a point training on). A job's own record is what resumes it. Python 3.14's
+        ``ProcessPoolExecutor.terminate_workers`` does this; 3.11 has only the executor's process table."""
+        for process in list((getattr(self._executor, "_processes", None) or {}).values()):
+            if process.is_alive():
+                process.terminate()
 
     def map_unordered(self, fn: Callable, items: Iterable) -> Iterator[tuple[int, object]]:
         """Yield ``(index, fn(item))`` as jobs finish, at most ``workers`` running at once."""
