@@ -26,7 +26,7 @@ from rnnlab.train.results import publish
 from rnnlab.train.runs import load_metrics, read_summary
 from rnnlab.train.spec import expand, load_spec, parent_points, point_name
 from rnnlab.train.sweep import format_table, run_sweep, select, sweep_states
-from tests.conftest import PROJECT_ROOT, alive, parent_pid
+from tests.conftest import PROJECT_ROOT, alive, parent_pid, trainer_after_one_epoch
 
 KNOBS = set(TrainConfig.knob_names())
 TINY = {"dataset": "arithmetic", "arch": "rnn", "cell": "tanh", "optimizer": "sgd", "lr": 0.1, "clip": None,
@@ -349,13 +349,7 @@ def test_a_terminated_local_sweep_stops_its_workers_and_the_rerun_resumes_the_po
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     first = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True)
-    deadline = time.time() + 300
-    while time.time() < deadline and first.poll() is None:
-        if (a / "metrics.csv").exists() and len((a / "metrics.csv").read_text().splitlines()) >= 2:
-            break
-        time.sleep(0.05)
-    assert first.poll() is None, f"the sweep ended before point a had one epoch:\n{first.stdout.read()[-3000:]}"
-    kernel = int((a / ".lock").read_text())  # the trainer holding the run folder
+    kernel = trainer_after_one_epoch(first, a)
     worker = parent_pid(kernel)  # the pool's process executing the notebook
     assert read_summary(a) is None and alive(kernel), "point a finished before the sweep could be terminated"
     first.send_signal(signal.SIGTERM)  # the sweep's own process only, as `kill PID` does

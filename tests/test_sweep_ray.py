@@ -23,7 +23,7 @@ import pytest
 
 from rnnlab.train.runs import load_metrics, read_summary
 from rnnlab.train.spec import expand
-from tests.conftest import PROJECT_ROOT, alive, parent_pid
+from tests.conftest import PROJECT_ROOT, alive, parent_pid, trainer_after_one_epoch
 
 RAY = Path(sys.executable).with_name("ray")
 START_TIMEOUT_S = 240
@@ -142,13 +142,7 @@ def test_ray_sweep_survives_a_killed_worker_and_the_rerun_resumes_it(ray_cluster
     a, b, c = (points[n].run_dir for n in ("a", "b", "c"))
 
     first = _sweep(spec_path, root, ray_cluster)
-    deadline = time.time() + 300
-    while time.time() < deadline and first.poll() is None:
-        if (a / "metrics.csv").exists() and len((a / "metrics.csv").read_text().splitlines()) >= 2:
-            break
-        time.sleep(0.05)
-    assert first.poll() is None, f"the sweep ended before point a had one epoch:\n{first.stdout.read()[-3000:]}"
-    kernel = int((a / ".lock").read_text())  # the trainer holding the run folder
+    kernel = trainer_after_one_epoch(first, a)
     assert read_summary(a) is None and alive(kernel), "point a finished before it could be killed"
     worker = parent_pid(kernel)  # the Ray worker executing the notebook
     os.kill(worker, signal.SIGKILL)
