@@ -24,17 +24,36 @@ Jobs that depend on other jobs' results (a sweep's children after their parents)
 node), comes back with ``ok=False`` and the exception, and the pool stays usable (``local`` replaces a broken
 process pool; Ray tasks submitted this way are not retried). ``gpus`` (``ray`` only): GPUs per job, or ``"auto"``:
 one per job when the cluster has GPUs, none otherwise.
+
+Inside the ``with`` block SIGTERM and SIGHUP (``kill PID``, a closed terminal, a batch system's time limit) raise
+``KeyboardInterrupt`` as Ctrl-C does, and leaving the block on it terminates the ``local`` workers instead of waiting
+for their jobs: without this the caller's process dies alone and its workers compute on, orphaned and out of sight.
+A signal the process ignores (SIGHUP under ``nohup``) stays ignored; off the main thread no handler is set.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from rnnlab.errors import RnnlabError, check_choice, check_positive
 
 ENGINES = ("inline", "local", "ray")
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _interrupt_on_termination() -> dict:
+    """Make SIGTERM and SIGHUP raise KeyboardInterrupt (see the module docstring); return the handlers replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {signum: signal.signal(signum, _raise_interrupt) for signum in (signal.SIGTERM, signal.SIGHUP)
+            if signal.getsignal(signum) is not signal.SIG_IGN}
 
 
 def _one_thread() -> None:
@@ -58,6 +77,7 @@ class WorkerPool:
         self._jobs: dict = {}  # job id -> future (local), ObjectRef (ray) or (ok, value) (inline)
         self._next_id = 0
         self._remotes: dict = {}
+        self._replaced_handlers: dict | None = None
 
     def __enter__(self) -> WorkerPool:
         if self.engine == "local":
@@ -85,6 +105,8 @@ class WorkerPool:
                 self.gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
         elif self.gpus == "auto":
             self.gpus = 0
+        if self._replaced_handlers is None:  # last, so a failed start changes nothing; once, not on a pool restart
+            self._replaced_handlers = _interrupt_on_termination()
         return self
 
     def cluster_cpus(self) -> int:
@@ -166,11 +188,16 @@ class WorkerPool:
             return job, False, err
 
     def __exit__(self, exc_type, *exc) -> None:
-        if self._executor is not None:
-            if exc_type is not None and not issubclass(exc_type, Exception):  # KeyboardInterrupt, SystemExit
-                self._stop_workers()
-            self._executor.shutdown(cancel_futures=True)
-            self._executor = None
+        try:
+            if self._executor is not None:
+                if exc_type is not None and not issubclass(exc_type, Exception):  # KeyboardInterrupt, SystemExit
+                    self._stop_workers()
+                self._executor.shutdown(cancel_futures=True)
+                self._executor = None
+        finally:
+            for signum, handler in (self._replaced_handlers or {}).items():
+                signal.signal(signum, handler)
+            self._replaced_handlers = None
 
     def _stop_workers(self) -> None:
         """Terminate the ``local`` workers now instead of waiting for their jobs (an interrupted sweep must not

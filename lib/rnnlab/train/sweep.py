@@ -17,11 +17,8 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-import signal
 import sys
-import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError, check_positive
@@ -236,7 +233,7 @@ def run_sweep(spec: dict, root: str | Path | None = None, smoke: bool = False, e
     states = sweep_states(points)
     records: dict[str, dict] = {}
     pool_workers = workers or (os.cpu_count() or 1)
-    with _termination_as_interrupt(), WorkerPool(engine, pool_workers, address, gpus="auto") as pool:
+    with WorkerPool(engine, pool_workers, address, gpus="auto") as pool:
         if engine == "inline":
             concurrency = 1
         elif engine == "ray":
@@ -300,31 +297,6 @@ def run_sweep(spec: dict, root: str | Path | None = None, smoke: bool = False, e
     for point in points:
         records.setdefault(point.name, _record("blocked", "its parent did not finish", None, time.time()))
     return table_rows(points, records)
-
-
-@contextmanager
-def _termination_as_interrupt():
-    """Within the block, SIGTERM and SIGHUP (``kill PID``, a closed terminal, a batch system's time limit) end the
-    sweep as Ctrl-C does: the pool stops its workers, whose points keep their records and resume on the next run.
-    Without this the sweep's process dies alone and its workers train on, orphaned and out of sight. A signal the
-    process ignores (SIGHUP under ``nohup``) stays ignored. Only the main thread can set handlers; elsewhere this
-    does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    previous = {}
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(signum) is not signal.SIG_IGN:
-            previous[signum] = signal.signal(signum, interrupt)
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def _keep_spec(spec: dict, root, smoke: bool) -> None:
