@@ -12,12 +12,13 @@ A draw is extended when all three hold:
      checkpoint) stopped it;
   3. its best validation NLL is within ``--within`` nats of the best draw of its dataset and model (the same
      spec point without the draw's knob), so a draw that cannot plausibly win is not trained further.
-Each extension is ``python -m rnnlab.cli train --notebook --resume --run-dir RUN --epochs N``, run by this script's
-own interpreter (no ``rnnlab`` on PATH needed): the run continues from its own record (weights, optimiser, RNG and
-early-stopping state), the larger cap is written to its config.json and run.log, and the executed notebook in the run
-folder is replaced by the extended run's. Two single-thread runs at a time. A run copied from results/ has no training
-checkpoint to continue from: the list marks it, ``--run`` leaves it out (and exits 1), and its point must be rerun
-with ``rnnlab sweep`` first.
+Each extension is ``rnnlab train --notebook --resume --run-dir RUN --epochs N``, called inside a worker of a local
+pool (``rnnlab.parallel.WorkerPool``: one thread each, two at a time by default; no ``rnnlab`` on PATH needed): the run
+continues from its own record (weights, optimiser, RNG and early-stopping state), the larger cap is written to its
+config.json and run.log, and the executed notebook in the run folder is replaced by the extended run's. Ctrl-C or
+``kill PID`` stops the workers and their kernels with the script; run the same command again and each run resumes
+from its checkpoint. A run copied from results/ has no training checkpoint to continue from: the list marks it,
+``--run`` leaves it out (and exits 1), and its point must be rerun with ``rnnlab sweep`` first.
 docs/sweeps.md §"Two-stage draws" gives the rule and why; the report states which runs were extended.
 """
 
@@ -25,12 +26,11 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import os
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
+from rnnlab.parallel import WorkerPool
 from rnnlab.train import checkpoints
 from rnnlab.train.results import collect, point_group
 
@@ -68,13 +68,25 @@ def resumable(run: Path) -> bool:
 
 
 def extend(run: Path, epochs: int) -> tuple[Path, int]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "rnnlab.cli", "train", "--notebook", "--resume", "--run-dir", str(run),
-               "--epochs", str(epochs), "--quiet"]
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
-    if result.returncode:
-        print(f"failed: {run}: {(result.stderr or result.stdout).strip().splitlines()[-1:]}", file=sys.stderr)
-    return run, result.returncode
+    """Continue ``run`` to ``epochs`` in this process (a pool's worker); return it with ``rnnlab train``'s exit code
+    (its error, if any, is already printed). In-process, so stopping the worker stops the training and its kernel."""
+    from rnnlab.cli import main as rnnlab
+
+    return run, rnnlab(["train", "--notebook", "--resume", "--run-dir", str(run), "--epochs", str(epochs), "--quiet"])
+
+
+def extend_all(runs: list[Path], epochs: int, engine: str, workers: int) -> int:
+    """Extend ``runs`` on a pool of ``workers``; return how many failed."""
+    failures = 0
+    with WorkerPool(engine, workers) as pool:
+        jobs = {pool.submit(partial(extend, epochs=epochs), run): run for run in runs}
+        while pool.pending:
+            job, ok, value = pool.next_finished()
+            if not ok or value[1] != 0:
+                failures += 1
+                why = f"{type(value).__name__}: {value}" if not ok else f"rnnlab train exited {value[1]}"
+                print(f"failed: {jobs[job]}: {why}", file=sys.stderr, flush=True)
+    return failures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,10 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, required=True, help="the second stage's epoch cap")
     parser.add_argument("--within", type=float, default=1.0, help="nats of validation NLL from the best draw")
     parser.add_argument("--workers", type=int, default=2, help="runs at once (one thread each)")
+    parser.add_argument("--engine", choices=("local", "inline"), default="local",
+                        help="local: a pool of one-thread worker processes; inline: one after another in this "
+                        "process (debugging)")
     parser.add_argument("--run", action="store_true", help="extend them (default: only list them)")
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         parser.error(f"no run store at {args.root}")
+    if args.workers < 1:
+        parser.error(f"--workers must be an integer >= 1, got {args.workers}")
     chosen = to_extend(draws(args.root), args.within, args.epochs, args.only)
     ready = [r for r in chosen if resumable(r["run"])]
     for r in chosen:
@@ -102,8 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     failures = 0
     if ready:
-        with ThreadPoolExecutor(args.workers) as pool:
-            failures = sum(code != 0 for _, code in pool.map(lambda r: extend(r["run"], args.epochs), ready))
+        try:
+            failures = extend_all([r["run"] for r in ready], args.epochs, args.engine, args.workers)
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP turned into it by the pool: its workers are gone
+            print("interrupted: run the same command again to continue the extensions", flush=True)
+            return 130
         print(f"extended {len(ready) - failures}, failed {failures}")
     if waiting:
         print(f"left out {waiting} without a checkpoint (rerun their points, then run this again)")

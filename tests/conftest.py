@@ -43,15 +43,16 @@ def alive(pid: int) -> bool:
     return state[state.rindex(")") + 2] != "Z"
 
 
-def trainer_after_one_epoch(sweep, run_dir: Path, timeout: float = 300) -> int:
-    """Wait until the point in ``run_dir`` has one epoch in metrics.csv while ``sweep`` (a ``subprocess.Popen`` with
-    text stdout) still runs; return the pid of the trainer holding the run folder's lock."""
+def trainer_after_one_epoch(sweep, run_dir: Path, timeout: float = 300, epochs: int = 1) -> int:
+    """Wait until the point in ``run_dir`` has ``epochs`` epochs in metrics.csv while ``sweep`` (a
+    ``subprocess.Popen`` with text stdout) still runs; return the pid of the trainer holding the run folder's lock."""
     import time
 
     metrics, deadline = run_dir / "metrics.csv", time.time() + timeout
     while time.time() < deadline and sweep.poll() is None:
-        if metrics.exists() and len(metrics.read_text().splitlines()) >= 2:
+        if metrics.exists() and len(metrics.read_text().splitlines()) >= 1 + epochs:
             break
         time.sleep(0.05)
-    assert sweep.poll() is None, f"the sweep ended before {run_dir.name} had one epoch:\n{sweep.stdout.read()[-3000:]}"
+    assert sweep.poll() is None, \
+        f"the process ended before {run_dir.name} had {epochs} epochs:\n{sweep.stdout.read()[-3000:]}"
     return int((run_dir / ".lock").read_text())

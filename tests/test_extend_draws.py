@@ -4,7 +4,14 @@ close to their model's best draw."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+from tests.conftest import PROJECT_ROOT, alive, parent_pid, trainer_after_one_epoch
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "extend_draws.py"
 spec = importlib.util.spec_from_file_location("extend_draws", SCRIPT)
@@ -110,6 +117,51 @@ def test_a_draw_without_a_checkpoint_is_listed_as_such_and_left_out(tmp_path, mo
     assert "lr=a: best valid 8.4000 (+0.000 from its model's best) at epoch 200 of 200 run\n" in listing
     assert "3 draws to extend to 1000 epochs, 1 of them without a checkpoint" in listing
     assert extended == []
-    assert extend_draws.main([str(tmp_path), "--epochs", "1000", "--workers", "1", "--run"]) == 1
+    assert extend_draws.main([str(tmp_path), "--epochs", "1000", "--engine", "inline", "--run"]) == 1
     assert extended == ["lr=a", "lr=c"]
     assert "left out 1 without a checkpoint" in capsys.readouterr().out
+
+
+def test_a_terminated_extension_stops_its_worker_and_kernel_and_the_rerun_resumes_it(tmp_path):
+    # The script used to run each extension as a child process from a thread: `kill PID` ended the script alone and
+    # left `rnnlab train --resume` training on, orphaned. Now the pool's worker and its kernel go with the script,
+    # and the same command continues the run from its checkpoint to the metrics of an uninterrupted twin.
+    from rnnlab.train import TrainConfig
+    from rnnlab.train.runs import load_metrics, read_summary
+    from rnnlab.train.trainer import Trainer
+
+    def train(run, epochs):  # a validation pass of about a second: a signal after an epoch lands mid-run
+        config = TrainConfig(dataset="memorize", arch="rnn", cell="tanh", optimizer="sgd", lr=0.1, clip=1.0,
+                             hidden=8, batch_size=4, bptt=20, epochs=epochs, patience=2, max_updates_per_epoch=3,
+                             max_eval_sequences=4, task_knobs={"n_symbols": 5000, "n_train": 4, "n_valid": 4,
+                                                               "n_test": 4}, seed=0, device="cpu")
+        Trainer(config, run_dir=run, progress=False).fit()
+
+    run, twin = tmp_path / "store" / "memorize" / "rnn" / "lr=0.1", tmp_path / "twin"
+    train(run, 1)  # the first stage: capped at 1 epoch, still improving
+    train(twin, 3)  # the reference: 3 epochs in one go
+    command = [sys.executable, str(SCRIPT), str(tmp_path / "store"), "--epochs", "3", "--workers", "1", "--run"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("RNNLAB_SMOKE", None)
+    first = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+    kernel = trainer_after_one_epoch(first, run, epochs=2)
+    worker = parent_pid(kernel)
+    assert worker != first.pid and alive(kernel), "the extension ended before the script could be terminated"
+    first.send_signal(signal.SIGTERM)  # the script's own process only, as `kill PID` does
+    out, _ = first.communicate(timeout=60)
+    assert first.returncode == 130 and "interrupted: run the same command again" in out, out[-3000:]
+    deadline = time.time() + 30
+    while (alive(worker) or alive(kernel)) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not alive(worker), "the pool's worker outlived the terminated script"
+    assert not alive(kernel), "the kernel outlived the terminated script and still holds the run folder"
+    assert len(load_metrics(run)) < 3
+
+    second = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0 and "extended 1, failed 0" in second.stdout, (second.stdout + second.stderr)[-3000:]
+    columns = ["epoch", "train_loss", "lr", "grad_norm_mean", "grad_norm_max", "clip_events", "updates",
+               "valid_metric", "valid_nats"]
+    extended, reference = load_metrics(run), load_metrics(twin)
+    assert len(extended) == len(reference) == 3 and extended[columns].equals(reference[columns])
+    assert read_summary(run)["best_valid"] == read_summary(twin)["best_valid"]
