@@ -74,6 +74,7 @@ def test_publish_copies_the_small_files_and_bins_the_per_update_curve(tmp_path):
 
 def test_publish_leaves_a_run_that_is_being_written_as_it_was_published(tmp_path):
     import json
+    import shutil
 
     import pandas as pd
 
@@ -97,14 +98,19 @@ def test_publish_leaves_a_run_that_is_being_written_as_it_was_published(tmp_path
         summary = json.loads((extended / "summary.json").read_text())
         (extended / "summary.json").write_text(json.dumps({**summary, "best_valid": -1.0}))
         Trainer(TrainConfig(**knobs), run_dir=store / "a" / "lr=3", progress=False).fit()
-        with RunLock(store / "a" / "lr=3"):  # being written and never published: left out
+        rerun = store / "a" / "lr=2"  # moved aside and run again from scratch: no summary.json until it ends
+        shutil.move(rerun, tmp_path / "aside")
+        rerun.mkdir()
+        with RunLock(store / "a" / "lr=3"), RunLock(rerun):  # lr=3: being written and never published: left out
             table = publish(store, out)
-    assert table.attrs["being_written"] == ["a/lr=1", "a/lr=3"]
+    assert table.attrs["being_written"] == ["a/lr=1", "a/lr=2", "a/lr=3"]
     assert list(table.point) == ["a/lr=1", "a/lr=2"]
     again = pd.read_csv(out.with_suffix(".csv"))
-    pd.testing.assert_frame_equal(again, published)  # lr=1's row is the one published before
+    pd.testing.assert_frame_equal(again, published)  # lr=1's and lr=2's rows are the ones published before
     assert (out / "a" / "lr=1" / "metrics.csv").read_text() != (extended / "metrics.csv").read_text()
-    assert not (out / "a" / "lr=3").exists()
+    assert (out / "a" / "lr=2" / "summary.json").exists() and not (out / "a" / "lr=3").exists()
+    shutil.rmtree(rerun)
+    shutil.move(tmp_path / "aside", rerun)  # the rerun finished, as the first run did
     table = publish(store, out)  # once the writer is done, the run is published as it now is
     assert table.attrs["being_written"] == [] and list(table.point) == ["a/lr=1", "a/lr=2", "a/lr=3"]
     assert table.set_index("point").best_valid["a/lr=1"] == -1.0

@@ -201,9 +201,10 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
     records on another machine. ``out`` + ".csv" gets the ``collect`` table and ``out/spec.json`` the spec.
     Returns that table. Finished runs only; re-running updates them.
 
-    A run another process is writing right now (an extension or a resume: its lock is held) is left as it was
-    published, files and row, or left out if it never was: its summary and its metrics would come from different
-    stages. Their points are in the returned table's ``attrs["being_written"]``."""
+    A run another process is writing right now (an extension, a resume, or a rerun from scratch that has no summary
+    yet: its lock is held) is left as it was published, files and row, or left out if it never was: its summary and
+    its metrics would come from different stages. Their points are in the returned table's
+    ``attrs["being_written"]``."""
     import json
     import shutil
 
@@ -212,13 +213,13 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
 
     root, out = Path(root), Path(out)
     table = collect(root)
-    busy = [point for point in table.point if is_locked(root / point)]
+    csv = out.with_suffix(".csv")
+    before = pd.read_csv(csv) if csv.exists() else pd.DataFrame(columns=list(COLUMNS))
+    points = sorted(set(table.point) | set(before.point), key=lambda point: Path(point).parts)  # collect's order
+    busy = [point for point in points if is_locked(root / point)]
     if busy:
-        csv = out.with_suffix(".csv")
-        before = pd.read_csv(csv) if csv.exists() else pd.DataFrame(columns=list(COLUMNS))
-        before = before[before.point.isin(busy)]
-        rows = pd.concat([table[~table.point.isin(busy)], before]).set_index("point")
-        table = rows.reindex([p for p in table.point if p in rows.index]).reset_index()[list(COLUMNS)]
+        rows = pd.concat([table[~table.point.isin(busy)], before[before.point.isin(busy)]]).set_index("point")
+        table = rows.reindex([p for p in points if p in rows.index]).reset_index()[list(COLUMNS)]
     best_points = best_of_groups(table)
     parents: set[str] = set()
     if (root / SPEC_FILE).exists():
