@@ -171,11 +171,12 @@ def select(points: list[Point], patterns: list[str] | None) -> list[Point]:
 
 
 class Progress:
-    """One line per event, and after each finished point a summary line: done, running, failed, ETA."""
+    """One line per event, and after each finished point a summary line: done, running, failed, blocked, written
+    elsewhere (skipped because another process holds the run folder: not a failure), ETA."""
 
     def __init__(self, total: int, concurrency: int, stream=None):
         self.total, self.concurrency, self.stream = total, max(concurrency, 1), stream or sys.stdout
-        self.counts = {"done": 0, "running": 0, "failed": 0, "blocked": 0, "skipped": 0}
+        self.counts = {"done": 0, "running": 0, "failed": 0, "blocked": 0, "skipped": 0, "locked": 0}
         self.durations: list[float] = []
         self.start = time.time()
 
@@ -193,7 +194,7 @@ class Progress:
             self.counts["done"] += 1
             self.durations.append(record["seconds"])
         else:
-            self.counts["failed"] += 1
+            self.counts["locked" if status == "locked" else "failed"] += 1
         self.line(f"{status:<8} {point.name}  {_result_words(record)}")
         self.summary()
 
@@ -203,14 +204,15 @@ class Progress:
 
     def summary(self) -> None:
         c = self.counts
-        left = self.total - c["done"] - c["failed"] - c["blocked"] - c["skipped"]
+        left = self.total - c["done"] - c["failed"] - c["blocked"] - c["skipped"] - c["locked"]
         eta = "?"
         if self.durations:
             mean = sum(self.durations) / len(self.durations)
             waves = -(-max(left - c["running"], 0) // self.concurrency)
             eta = _duration(mean * waves + (mean / 2 if c["running"] else 0))
         self.line(f"{c['done'] + c['skipped']}/{self.total} done · {c['running']} running · {c['failed']} failed · "
-                  f"{c['blocked']} blocked · elapsed {_duration(time.time() - self.start)} · ETA {eta}")
+                  f"{c['blocked']} blocked" + (f" · {c['locked']} written elsewhere" if c["locked"] else "") +
+                  f" · elapsed {_duration(time.time() - self.start)} · ETA {eta}")
 
 
 def run_sweep(spec: dict, root: str | Path | None = None, smoke: bool = False, engine: str = "local",
@@ -251,7 +253,7 @@ def run_sweep(spec: dict, root: str | Path | None = None, smoke: bool = False, e
                 records[point.name] = _record("locked", "another process is writing its run folder", None,
                                               time.time())
                 progress.line(f"skipping {point.name}: another process is writing {point.run_dir}")
-                progress.counts["failed"] += 1
+                progress.counts["locked"] += 1
             elif point.after is None or records.get(point.after, {}).get("status") == "ok":
                 ready.append(point)
         progress.line(f"{spec['name']}: {len(points)} points, {progress.counts['skipped']} finished before, "
