@@ -96,7 +96,8 @@ def test_publish_leaves_a_run_that_is_being_written_as_it_was_published(tmp_path
         with open(extended / "metrics.csv", "a") as metrics:
             metrics.write(open(extended / "metrics.csv").read().splitlines()[-1] + "\n")
         summary = json.loads((extended / "summary.json").read_text())
-        (extended / "summary.json").write_text(json.dumps({**summary, "best_valid": -1.0}))
+        (extended / "summary.json").write_text(json.dumps({**summary, "best_valid": -1.0,  # as the extension's end
+                                                           "epochs_run": summary["epochs_run"] + 1}))
         Trainer(TrainConfig(**knobs), run_dir=store / "a" / "lr=3", progress=False).fit()
         rerun = store / "a" / "lr=2"  # moved aside and run again from scratch: no summary.json until it ends
         shutil.move(rerun, tmp_path / "aside")
@@ -114,6 +115,34 @@ def test_publish_leaves_a_run_that_is_being_written_as_it_was_published(tmp_path
     table = publish(store, out)  # once the writer is done, the run is published as it now is
     assert table.attrs["being_written"] == [] and list(table.point) == ["a/lr=1", "a/lr=2", "a/lr=3"]
     assert table.set_index("point").best_valid["a/lr=1"] == -1.0
+
+
+def test_publish_leaves_a_run_whose_extension_was_killed_as_it_was_published(tmp_path):
+    # A killed extension leaves no lock, but its metrics.csv (and config.json) have moved past its summary.json:
+    # publishing it would pair the first stage's summary with the extension's curve.
+    import pandas as pd
+
+    from rnnlab.train.results import publish
+    from rnnlab.train.runs import load_metrics
+    from rnnlab.train.trainer import Trainer
+
+    knobs = dict(dataset="arithmetic", cell="gru", hidden=8, batch_size=4, bptt=None, epochs=2,
+                 max_updates_per_epoch=3, max_eval_sequences=8, device="cpu",
+                 task_knobs={"n_train": 32, "n_valid": 8, "n_test": 8, "max_digits": 2})
+    store, out = tmp_path / "store", tmp_path / "results" / "toy"
+    run = store / "a" / "lr=1"
+    Trainer(TrainConfig(**knobs), run_dir=run, progress=False).fit()
+    publish(store, out)
+    published, curve = pd.read_csv(out.with_suffix(".csv")), (out / "a" / "lr=1" / "metrics.csv").read_text()
+    Trainer(TrainConfig(**{**knobs, "epochs": 4}), run_dir=run, resume=True, progress=False).fit()  # extended...
+    summary = (run / "summary.json").read_text()
+    Trainer(TrainConfig(**{**knobs, "epochs": 6}), run_dir=run, resume=True, progress=False).fit()
+    (run / "summary.json").write_text(summary)  # ...and killed after epoch 6, before its summary was written
+    assert len(load_metrics(run)) == 6
+    table = publish(store, out)
+    assert (out / "a" / "lr=1" / "metrics.csv").read_text() == curve
+    pd.testing.assert_frame_equal(pd.read_csv(out.with_suffix(".csv")), published)
+    assert table.attrs["extension_interrupted"] == ["a/lr=1"] and table.attrs["being_written"] == []
 
 
 def test_learning_curves_thin_long_runs_to_a_bounded_number_of_points():

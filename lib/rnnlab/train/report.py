@@ -67,6 +67,9 @@ def paper_report(root, paper: str, csv: str | None, publish_to: str | None = Non
         print(f"published {len(table)} runs to {Path(publish_to) / paper} and {Path(publish_to) / paper}.csv")
         for point in table.attrs.get("being_written", []):
             print(f"left as published before: {point} (another process is writing it now)")
+        for point in table.attrs.get("extension_interrupted", []):
+            print(f"left as published before: {point} (an extension was killed before it ended; resume it with "
+                  "rnnlab train --resume --run-dir RUN --epochs N, or scripts/extend_draws.py)")
     else:
         table = collect(root)
     if csv:

@@ -203,8 +203,9 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
 
     A run another process is writing right now (an extension, a resume, or a rerun from scratch that has no summary
     yet: its lock is held) is left as it was published, files and row, or left out if it never was: its summary and
-    its metrics would come from different stages. Their points are in the returned table's
-    ``attrs["being_written"]``."""
+    its metrics would come from different stages. So is a run whose extension was killed before it ended (its
+    metrics.csv has more epochs than its summary.json: resuming it finishes the extension). Their points are in the
+    returned table's ``attrs["being_written"]`` and ``attrs["extension_interrupted"]``."""
     import json
     import shutil
 
@@ -216,7 +217,11 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
     csv = out.with_suffix(".csv")
     before = pd.read_csv(csv) if csv.exists() else pd.DataFrame(columns=list(COLUMNS))
     points = sorted(set(table.point) | set(before.point), key=lambda point: Path(point).parts)  # collect's order
-    busy = [point for point in points if is_locked(root / point)]
+    being_written = [point for point in points if is_locked(root / point)]
+    epochs_run = dict(zip(table.point, table.epochs_run, strict=True))
+    interrupted = [point for point in points if point not in being_written and pd.notna(epochs_run.get(point))
+                   and _metrics_epochs(root / point) > epochs_run[point]]
+    busy = being_written + interrupted
     if busy:
         rows = pd.concat([table[~table.point.isin(busy)], before[before.point.isin(busy)]]).set_index("point")
         table = rows.reindex([p for p in points if p in rows.index]).reset_index()[list(COLUMNS)]
@@ -245,5 +250,14 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
         elif shipped.exists():  # no longer the best of its group, nor a finished parent
             shipped.unlink()
     table.to_csv(out.with_suffix(".csv"), index=False)
-    table.attrs["being_written"] = busy
+    table.attrs["being_written"], table.attrs["extension_interrupted"] = being_written, interrupted
     return table
+
+
+def _metrics_epochs(run: Path) -> int:
+    """Epochs in a run's metrics.csv (one row each), 0 without one."""
+    try:
+        with open(run / "metrics.csv") as metrics:
+            return max(sum(1 for line in metrics if line.strip()) - 1, 0)
+    except FileNotFoundError:
+        return 0
