@@ -18,7 +18,7 @@ import pandas as pd
 
 from rnnlab.data import Provenance
 from rnnlab.papers import paper_results
-from rnnlab.train.runs import FINISHED, load_metrics
+from rnnlab.train.runs import FINISHED
 
 RECIPE_KNOBS = ("optimizer", "lr", "schedule", "decay_beta", "decay_start_patience", "clip", "weight_noise", "bptt",
                 "batch_size", "init", "nonlinearity", "forget_bias", "dropout", "pretrained_lr_scale", "epochs",
@@ -220,7 +220,7 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
     being_written = [point for point in points if is_locked(root / point)]
     epochs_run = dict(zip(table.point, table.epochs_run, strict=True))
     interrupted = [point for point in points if point not in being_written and pd.notna(epochs_run.get(point))
-                   and len(load_metrics(root / point)) > epochs_run[point]]
+                   and _metrics_epochs(root / point) > epochs_run[point]]
     busy = being_written + interrupted
     if busy:
         rows = pd.concat([table[~table.point.isin(busy)], before[before.point.isin(busy)]]).set_index("point")
@@ -252,3 +252,12 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
     table.to_csv(out.with_suffix(".csv"), index=False)
     table.attrs["being_written"], table.attrs["extension_interrupted"] = being_written, interrupted
     return table
+
+
+def _metrics_epochs(run: Path) -> int:
+    """Epochs in a run's metrics.csv (one row each), 0 without one."""
+    try:
+        with open(run / "metrics.csv") as metrics:
+            return max(sum(1 for line in metrics if line.strip()) - 1, 0)
+    except FileNotFoundError:
+        return 0
