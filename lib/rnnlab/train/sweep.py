@@ -416,7 +416,10 @@ def main(args) -> int:
         states = sweep_states(points)
         print(format_table(table_rows(points, states)))
         return 0
-    rows = run_sweep(spec, root=args.root, smoke=args.smoke, engine=args.engine, workers=args.workers,
-                     address=args.address, only=args.only)
+    try:
+        rows = run_sweep(spec, root=args.root, smoke=args.smoke, engine=args.engine, workers=args.workers,
+                         address=args.address, only=args.only)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP turned into it: run_sweep said how to resume; no traceback
+        return 130
     print(format_table(rows))
     return 0 if all(row["status"] in FINISHED for row in rows) else 1
