@@ -22,8 +22,8 @@ import pandas as pd
 import torch
 
 from rnnlab.data import MUSIC_SETS, load_dataset
-from rnnlab.train.report import PAPERS
-from rnnlab.train.results import best_of_groups
+from rnnlab.campaigns.report import PAPERS
+from rnnlab.campaigns.results import best_of_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1160,7 +1160,7 @@ def main() -> int:
     os.environ.update(ENV)  # before rnnlab and torch are imported: forked cases inherit this environment
     if FORK:
         import rnnlab.cli
-        import rnnlab.train.sweep  # noqa: F401
+        import rnnlab.campaigns.sweep  # noqa: F401
         import rnnlab.train.trainer  # noqa: F401
 
         rnnlab.cli.build_parser()  # imports every subcommand module once

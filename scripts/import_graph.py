@@ -28,7 +28,7 @@ LAYERS: dict[str, int] = {
     "cells": 4,
     "nets": 5,
     "train": 6,
-    "search": 7, "generate": 7,
+    "campaigns": 7, "search": 7, "generate": 7,
     "viz": 8,
     "workbook": 9, "cli": 9,
 }

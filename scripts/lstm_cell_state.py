@@ -38,7 +38,7 @@ def cell_state_summary(states: list, saturated: float = 0.05) -> dict:
 
 def summarise_run(run: Path, pieces: int) -> dict:
     from rnnlab.data import load_dataset
-    from rnnlab.train.states import record_states
+    from rnnlab.nets.states import record_states
     from rnnlab.train.trained import load_trained_model
 
     model, config = load_trained_model(run, "best")

@@ -7,7 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from rnnlab.train.states import PieceStates
+from rnnlab.nets.states import PieceStates
 from tests.conftest import PROJECT_ROOT
 
 SCRIPT = PROJECT_ROOT / "scripts" / "lstm_cell_state.py"

@@ -1,4 +1,4 @@
-"""A campaign's results table and the join with the published numbers (rnnlab.train.results)."""
+"""A campaign's results table and the join with the published numbers (rnnlab.campaigns.results)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from rnnlab.campaigns.results import COLUMNS, beside_paper, collect
 from rnnlab.train import TrainConfig
-from rnnlab.train.results import COLUMNS, beside_paper, collect
 
 
 def _fake_run(folder, summary: dict, **knobs):
@@ -48,7 +48,7 @@ def test_collect_reads_every_run_and_beside_paper_gives_the_difference(tmp_path)
 def test_publish_copies_the_small_files_and_bins_the_per_update_curve(tmp_path):
     import pandas as pd
 
-    from rnnlab.train.results import publish
+    from rnnlab.campaigns.results import publish
     from rnnlab.train.runs import load_metrics
     from rnnlab.train.trainer import Trainer
 
@@ -62,7 +62,7 @@ def test_publish_copies_the_small_files_and_bins_the_per_update_curve(tmp_path):
                                                      "summary.json", "updates_binned.csv"]
     assert (tmp_path / "results" / "toy.csv").exists() and list(table.point) == ["a/seed=0"]
     full = load_metrics(tmp_path / "store" / "a" / "seed=0", "updates")
-    from rnnlab.train.results import binned_updates
+    from rnnlab.campaigns.results import binned_updates
 
     binned = binned_updates(full, max_rows=4)
     assert len(binned) == 4 and binned.updates_in_bin.sum() == len(full) == 21
@@ -78,8 +78,8 @@ def test_publish_leaves_a_run_that_is_being_written_as_it_was_published(tmp_path
 
     import pandas as pd
 
+    from rnnlab.campaigns.results import publish
     from rnnlab.train.lock import RunLock
-    from rnnlab.train.results import publish
     from rnnlab.train.trainer import Trainer
 
     knobs = dict(dataset="arithmetic", cell="gru", hidden=8, batch_size=4, bptt=None, epochs=2,
@@ -122,7 +122,7 @@ def test_publish_leaves_a_run_whose_extension_was_killed_as_it_was_published(tmp
     # publishing it would pair the first stage's summary with the extension's curve.
     import pandas as pd
 
-    from rnnlab.train.results import publish
+    from rnnlab.campaigns.results import publish
     from rnnlab.train.runs import load_metrics
     from rnnlab.train.trainer import Trainer
 
@@ -188,7 +188,7 @@ def test_comparison_figure_shows_paper_and_both_conventions():
 def test_only_the_best_run_of_each_group_ships_a_checkpoint():
     import pandas as pd
 
-    from rnnlab.train.results import best_of_groups
+    from rnnlab.campaigns.results import best_of_groups
 
     table = pd.DataFrame({
         "point": ["jsb/gru/lr=1e-3", "jsb/gru/lr=1e-4", "jsb/gru/lr=1e-2", "jsb/tanh/lr=1e-3", "nott/gru/lr=1e-3"],
@@ -202,7 +202,7 @@ def test_only_the_best_run_of_each_group_ships_a_checkpoint():
 def test_seed_spread_pools_each_winner_with_its_reruns(tmp_path):
     import pandas as pd
 
-    from rnnlab.train.results import seed_spread
+    from rnnlab.campaigns.results import seed_spread
 
     def row(point, test, valid, status="ok"):
         dataset, cell = point.split("/")[:2]
@@ -225,7 +225,7 @@ def test_seed_spread_pools_each_winner_with_its_reruns(tmp_path):
 def test_draws_taken_counts_finished_draws_against_the_spec():
     import pandas as pd
 
-    from rnnlab.train.results import draws_taken
+    from rnnlab.campaigns.results import draws_taken
 
     planned = ["jsb/gru/lr=a", "jsb/gru/lr=b", "jsb/gru/lr=c", "jsb/tanh/lr=a", "jsb/tanh/lr=b"]
     table = pd.DataFrame({"point": ["jsb/gru/lr=a", "jsb/gru/lr=b", "jsb/gru/lr=c", "jsb/tanh/lr=a", "jsb/gru/old"],
@@ -239,7 +239,7 @@ def test_draws_taken_counts_finished_draws_against_the_spec():
 def test_a_recipe_probe_sits_beside_the_campaigns_best_run_of_its_cell():
     import pandas as pd
 
-    from rnnlab.train.results import PROBE_COLUMNS, probe_beside_best
+    from rnnlab.campaigns.results import PROBE_COLUMNS, probe_beside_best
 
     def row(point, cell, valid, test, status="ok", **knobs):
         return dict(point=point, dataset=point.split("/")[0], cell=cell, status=status, best_valid=valid,

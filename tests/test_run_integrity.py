@@ -455,7 +455,7 @@ def test_report_skips_a_corrupt_summary_and_names_it(tmp_path, capsys):
     bad = tmp_path / "runs" / "bad"
     bad.mkdir()
     (bad / "summary.json").write_text('{"status": "ok",')
-    from rnnlab.train.report import results_table
+    from rnnlab.campaigns.report import results_table
 
     table = results_table(tmp_path / "runs")
     assert list(table.run_dir) == [str(good)]
@@ -482,7 +482,7 @@ def test_sweep_specs_fail_in_one_line_naming_file_position_or_point(tmp_path, te
 
 
 def test_a_sweep_skips_a_locked_point_and_says_so(tmp_path, capsys):
-    from rnnlab.train.sweep import run_point
+    from rnnlab.campaigns.sweep import run_point
 
     point = tmp_path / "seed=3"
     point.mkdir()

@@ -18,14 +18,14 @@ import time
 
 import pytest
 
+from rnnlab.campaigns.results import publish
+from rnnlab.campaigns.spec import expand, load_spec, parent_points, point_name
+from rnnlab.campaigns.sweep import format_table, run_sweep, select, sweep_states
 from rnnlab.cli import main as cli_main
 from rnnlab.errors import RnnlabError
 from rnnlab.train.config import TrainConfig
 from rnnlab.train.lock import RunLock
-from rnnlab.train.results import publish
 from rnnlab.train.runs import load_metrics, read_summary
-from rnnlab.train.spec import expand, load_spec, parent_points, point_name
-from rnnlab.train.sweep import format_table, run_sweep, select, sweep_states
 from tests.conftest import PROJECT_ROOT, alive, parent_pid, trainer_after_one_epoch
 
 KNOBS = set(TrainConfig.knob_names())
@@ -107,7 +107,7 @@ def test_the_seed_study_reruns_the_published_best_draws_with_the_campaigns_recip
     the published campaign (results/chung2014.csv), with that campaign's recipe: only seed and epoch cap differ."""
     import pandas as pd
 
-    from rnnlab.train.results import best_of_groups
+    from rnnlab.campaigns.results import best_of_groups
 
     published = pd.read_csv(PROJECT_ROOT / "results" / "chung2014.csv")
     winners = {p.rsplit("/", 1)[0]: p for p in best_of_groups(published)}

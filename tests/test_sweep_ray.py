@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from rnnlab.campaigns.spec import expand
 from rnnlab.train.runs import load_metrics, read_summary
-from rnnlab.train.spec import expand
 from tests.conftest import PROJECT_ROOT, alive, parent_pid, trainer_after_one_epoch
 
 RAY = Path(sys.executable).with_name("ray")

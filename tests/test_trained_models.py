@@ -1,5 +1,5 @@
 """A trained model back from its run folder (``rnnlab.train.trained``), the states it records with the cells' own
-gate/candidate names (``rnnlab.train.states``), and what one step costs (``rnnlab.nets.cost``)."""
+gate/candidate names (``rnnlab.nets.states``), and what one step costs (``rnnlab.nets.cost``)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from rnnlab.data.dataset import Dataset
 from rnnlab.errors import RnnlabError
 from rnnlab.nets import build_model
 from rnnlab.nets.cost import one_step_cost
+from rnnlab.nets.states import record_states
 from rnnlab.train.config import TrainConfig
-from rnnlab.train.states import record_states
 from rnnlab.train.trained import load_trained_model
 from rnnlab.train.trainer import Trainer
 from rnnlab.viz import dynamics

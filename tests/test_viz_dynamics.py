@@ -13,7 +13,7 @@ import torch
 
 from rnnlab.errors import RnnlabError
 from rnnlab.nets import build_model
-from rnnlab.train.states import record_states
+from rnnlab.nets.states import record_states
 from rnnlab.viz import dynamics
 from rnnlab.viz.widgets import DynamicsExplorer, refresh
 

@@ -17,8 +17,12 @@ SUBCOMMANDS = {
     "data": ("rnnlab.data.cli", "list, fetch and inspect datasets (music, PTB, synthetic tasks)"),
     "archs": ("rnnlab.nets.cli", "list every cell and deep architecture with its parameter count"),
     "train": ("rnnlab.train.cli", "train one architecture on one dataset and write a run record"),
-    "sweep": ("rnnlab.train.sweep", "run a paper's campaign (experiments/*.json) on a local pool or a Ray cluster"),
-    "report": ("rnnlab.train.report", "tabulate the run store beside the papers' numbers"),
+    "sweep": ("rnnlab.campaigns.sweep_cli",
+              "run a paper's campaign (experiments/*.json) on a local pool or a Ray cluster"),
+    "extend": ("rnnlab.campaigns.extend_cli",
+               "second stage of a best-of-draws campaign: extend the draws the epoch cap stopped while improving"),
+    "report": ("rnnlab.campaigns.report_cli",
+               "tabulate the run store beside the papers' numbers; publish a campaign"),
     "search": ("rnnlab.search.cli", "architecture search over cells written as graphs (Jozefowicz et al. 2015)"),
 }
 

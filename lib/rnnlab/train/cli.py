@@ -133,7 +133,7 @@ def _run_notebook(config: TrainConfig, args) -> dict:
     except pm.PapermillExecutionError as err:
         raise RnnlabError(f"notebook 03_train failed: {err.ename}: {err.evalue} (executed copy: {err.scratch})") \
             from None
-    return read_summary(run_dir)
+    return {**(read_summary(run_dir) or {}), "run_dir": str(run_dir)}
 
 
 def main(args) -> int:

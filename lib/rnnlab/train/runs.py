@@ -8,7 +8,7 @@ A run directory holds::
     updates.csv        one row per update (train loss, grad norm, lr, wall seconds) for per-update curves
     checkpoints/last.pt, previous.pt, best.pt   (see rnnlab.train.checkpoints)
     .lock              the writer's OS lock (see rnnlab.train.lock): one writer per run
-    point.json         a sweep point's failure record (status failed + the one-line error), see rnnlab.train.sweep
+    point.json         a sweep point's failure record (status failed + the one-line error), see rnnlab.campaigns.sweep
     summary.json       dataset, data_source, arch, cell, sizes, n_params, epochs_run, best_valid, test, status, ...
     figures/           figures the training notebook wrote
 

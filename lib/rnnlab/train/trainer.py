@@ -11,15 +11,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import os
-import platform
 import time
 from pathlib import Path
 
-import pandas as pd
 import torch
 
-import rnnlab
 from rnnlab.data import load_dataset
 from rnnlab.data.batching import iterate_batches
 from rnnlab.device import resolve_device
@@ -27,19 +23,14 @@ from rnnlab.errors import RnnlabError
 from rnnlab.nets import ARCHS, build_model, count_params
 from rnnlab.train import checkpoints
 from rnnlab.train.callbacks import Callback, ProgressBar
-from rnnlab.train.config import EXTENSIBLE_KNOBS, TrainConfig, check_resume_knobs
-from rnnlab.train.lock import RunLock
+from rnnlab.train.config import TrainConfig
 from rnnlab.train.losses import LOWER_IS_BETTER, MetricTotals, PieceTotals, is_better, metric_from_nats, token_losses
 from rnnlab.train.optimizers import make_optimizer, set_lr
+from rnnlab.train.record import RunRecord, provenance
 from rnnlab.train.regularizers import weight_noise
 from rnnlab.train.runs import (
-    FINISHED,
     append_log,
-    atomic_write_json,
-    atomic_write_text,
-    new_run_dir,
     read_config,
-    read_summary,
 )
 from rnnlab.train.schedules import Schedule
 from rnnlab.train.seeding import rng_state, seed_everything, set_rng_state
@@ -153,23 +144,16 @@ class Trainer:
         self.train_seconds = 0.0
         self.finished: dict | None = None  # the summary of a finished run that a resume found nothing to add to
         self.callbacks = list(callbacks or []) + ([ProgressBar()] if progress else [])
-
-        if resume is True and not Path(run_dir).is_dir():
-            raise RnnlabError(f"run folder {str(run_dir)!r} does not exist; nothing to resume")
-        if run_dir is not None:
-            _refuse_inside_a_run(Path(run_dir))
-        elif root is not None:
-            _refuse_inside_a_run(Path(root) / "new-run")  # the root itself must not be (inside) a run record
-        if run_dir is None:
-            self.run_dir = new_run_dir(root, self.name)
-        else:
-            self.run_dir = Path(run_dir)
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.lock = RunLock(self.run_dir).acquire()
+        self.record = RunRecord(self.name, run_dir, root, resume)
+        self.run_dir = self.record.run_dir
         try:
-            self._open_record(resume)
+            opened = self.record.open(self.config, resume, self.device, self.pretrained,
+                                      len(list(self.model.parameters())))
+            if opened.state is not None:
+                self._load_checkpoint(opened.state, opened.path)
+            self.finished = opened.finished
         except BaseException:
-            self.lock.release()
+            self.record.release()
             raise
 
     def _copy_pretrained(self) -> list[str]:
@@ -206,60 +190,12 @@ class Trainer:
         return cls(dataclasses.replace(config, **extend), run_dir=run_dir, resume=True, **kwargs)
 
     @property
-    def checkpoint_dir(self) -> Path:
-        return self.run_dir / "checkpoints"
-
-    @property
     def best_path(self) -> Path:
-        return self.checkpoint_dir / checkpoints.BEST
+        return self.record.best_path
 
     def log(self, line: str) -> None:
         """One line to the run's ``run.log`` and to stdout."""
-        append_log(self.run_dir, line)
-        print(f"[{self.name}] {line}", flush=True)
-
-    def _open_record(self, resume: bool | str) -> None:
-        """Check what ``run_dir`` holds against ``resume``; load the checkpoint; write ``config.json``."""
-        recorded = read_config(self.run_dir) if (self.run_dir / "config.json").exists() else None
-        summary = read_summary(self.run_dir)
-        if not resume and (recorded is not None or summary is not None):
-            status = (summary or {}).get("status", "unfinished")
-            raise RnnlabError(f"run_dir {str(self.run_dir)!r} already holds a run (status {status!r}); resume it "
-                              "or choose another run_dir")
-        if recorded is not None:
-            check_resume_knobs(recorded, self.config.to_dict(), self.run_dir)
-        found = checkpoints.read_latest(self.checkpoint_dir, self.config, self.device, log=self.log) \
-            if resume and recorded is not None else None
-        if resume is True and found is None:
-            raise RnnlabError(f"run folder {str(self.run_dir)!r} has no checkpoint to resume from "
-                              f"({_no_checkpoint_reason(recorded, summary)}); start a new run instead")
-        if found is not None:
-            state, path = found
-            self._load_checkpoint(state, path)
-            if self.best_path.exists():  # the test metric comes from it at the end: refuse a bad one now
-                checkpoints.read(self.best_path, self.config, self.device)
-            extended = [f"{k} {getattr(recorded, k)} -> {getattr(self.config, k)}" for k in EXTENSIBLE_KNOBS
-                        if getattr(recorded, k) != getattr(self.config, k)]
-            # A summary older than the checkpoint belongs to the run before an extension that was then killed:
-            # the run is not finished, it continues from the checkpoint.
-            stale = summary is not None and isinstance(summary.get("epochs_run"), int) \
-                and self.epoch > summary["epochs_run"]
-            if summary and summary.get("status") in FINISHED and not extended and not stale:
-                self.finished = summary
-                print(f"[{self.name}] {self.run_dir} already finished (status {summary['status']!r}); "
-                      "nothing to resume (raise epochs or patience to extend it)", flush=True)
-                return
-            self.log(f"resumed from {path.name} at epoch {self.epoch}" + (f"; extended {', '.join(extended)}"
-                                                                          if extended else "")
-                     + (f"; its summary.json (epoch {summary['epochs_run']}) predates this checkpoint, so an "
-                        "extension was interrupted" if stale else ""))
-        else:
-            self.log(f"started {self.name} (seed {self.config.seed}, pid {os.getpid()})")
-            if self.pretrained:
-                self.log(f"initialised {len(self.pretrained)} of {len(list(self.model.parameters()))} parameters "
-                         f"from {self.config.init_from} (lr x {self.config.pretrained_lr_scale}): "
-                         f"{', '.join(self.pretrained)}")
-        atomic_write_text(self.run_dir / "config.json", self.config.to_json() + "\n")
+        self.record.log(line)
 
     # ----------------------------------------------------------------------------------------------- checkpoints
     def _checkpoint_state(self) -> dict:
@@ -296,10 +232,6 @@ class Trainer:
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise checkpoints.CheckpointError(f"checkpoint {str(path)!r} lacks a complete training state "
                                               f"({type(err).__name__}: {err})") from None
-
-    def _write_tables(self) -> None:
-        atomic_write_text(self.run_dir / "metrics.csv", pd.DataFrame(self.history).to_csv(index=False))
-        atomic_write_text(self.run_dir / "updates.csv", pd.DataFrame(self.update_rows).to_csv(index=False))
 
     # ------------------------------------------------------------------------------------------------- the loop
     def _train_epoch(self) -> dict:
@@ -362,19 +294,19 @@ class Trainer:
         }
 
     def fit(self) -> dict:
-        """Train until ``epochs`` or early stopping; evaluate the best checkpoint on test; return the summary.
+        """Train until ``epochs`` or early stopping; evaluate the best checkpoint on test; return the summary
+        (``summary.json``'s content, plus ``run_dir``, this run's folder).
 
         Releases the run's lock when it returns (or raises)."""
         try:
-            if self.finished is not None:
-                return self.finished
-            return self._fit()
+            summary = self.finished if self.finished is not None else self._fit()
+            return {**summary, "run_dir": str(self.run_dir)}  # for the caller; the record itself names no path
         finally:
-            self.lock.release()
+            self.record.release()
 
     def close(self) -> None:
         """Release the run folder without training (a trainer that will not ``fit``)."""
-        self.lock.release()
+        self.record.release()
 
     def _fit(self) -> dict:
         config = self.config
@@ -393,15 +325,14 @@ class Trainer:
                 self.history.append(row)
                 if is_better(valid[self.metric], self.best_valid, self.metric):
                     self.best_valid, self.best_epoch, self.bad_epochs = valid[self.metric], self.epoch, 0
-                    checkpoints.save(self.checkpoint_dir, checkpoints.BEST,
-                                     {"model": self.model.state_dict(), "epoch": self.epoch}, config)
+                    self.record.save_best(self.model.state_dict(), self.epoch, config)
                 else:
                     self.bad_epochs += 1
                 stop = self.schedule.end_epoch(valid[self.metric], self.updates, LOWER_IS_BETTER[self.metric])
                 stop = stop or self.bad_epochs >= config.patience
                 if self.epoch % config.checkpoint_every == 0 or stop or self.epoch == config.epochs:
-                    checkpoints.save(self.checkpoint_dir, checkpoints.LAST, self._checkpoint_state(), config)
-                self._write_tables()
+                    self.record.save_last(self._checkpoint_state(), config)
+                self.record.write_tables(self.history, self.update_rows)
                 for cb in self.callbacks:
                     cb.on_epoch_end(self, row)
                 if stop:
@@ -413,7 +344,7 @@ class Trainer:
         except KeyboardInterrupt:
             status, message = "interrupted", "interrupted by the user"
             self.log("interrupted by the user; resume with: rnnlab train --resume --run-dir " + str(self.run_dir))
-        self._write_tables()
+        self.record.write_tables(self.history, self.update_rows)
         test, train = {}, {}
         if status == "ok" and self.best_path.exists():
             best = checkpoints.read(self.best_path, config, self.device)
@@ -424,7 +355,7 @@ class Trainer:
                              config, self.device)
         summary = self._summary(status, message, test, time.perf_counter() - run_start)
         summary["train_eval"] = train
-        atomic_write_json(self.run_dir / "summary.json", summary)
+        self.record.write_summary(summary)
         append_log(self.run_dir, f"finished: status {status}, {self.epoch} epochs, best valid {self.best_valid}")
         for cb in self.callbacks:
             cb.on_train_end(self, summary)
@@ -434,54 +365,26 @@ class Trainer:
         config = self.config
         sizes = {"hidden": config.hidden, "transition_hidden": config.transition_hidden or config.hidden,
                  "output_hidden": config.output_hidden or config.hidden, "levels": config.levels}
-        last = self.history[-1] if self.history else {}
         return {
             "dataset": config.dataset, **self.dataset.summary_fields(), "arch": config.arch, "cell": config.cell,
             "sizes": sizes, "n_params": count_params(self.model), "metric": self.metric,
             "epochs_run": self.epoch, "updates": self.updates, "best_epoch": self.best_epoch,
             "best_valid": self.best_valid, "test": test, "wall_seconds": seconds,
-            "train_seconds": self.train_seconds, "tokens_per_s": last.get("tokens_per_s"), "status": status,
-            "message": message, "seed": config.seed, "device": str(self.device), "optimizer": config.optimizer,
-            "lr": config.lr, "rnnlab_version": rnnlab.__version__, "torch_version": torch.__version__,
-            "host": platform.node(), "run_dir": str(self.run_dir), "data_sha256": self.dataset.content_sha256(),
-            "commit": _project_commit(), "nll_convention": "per frame (nll) and mean over pieces (nll_pieces)"
-            if self.metric == "nll" else None,
+            "train_seconds": self.train_seconds, "tokens_per_s": average_rate(self.history),
+            "status": status, "message": message, "seed": config.seed, "device": str(self.device),
+            "optimizer": config.optimizer, "lr": config.lr, **provenance(),
+            "data_sha256": self.dataset.content_sha256(),
+            "nll_convention": "per frame (nll) and mean over pieces (nll_pieces)" if self.metric == "nll" else None,
         }
 
 
-def _no_checkpoint_reason(recorded, summary: dict | None) -> str:
-    """Why a run folder has nothing to resume from, for the refusal's one line."""
-    if recorded is None:
-        return "no config.json"
-    if summary is not None and summary.get("status") in FINISHED:
-        return (f"it finished (status {summary['status']!r}) but its training checkpoints are gone, as in a run "
-                "copied from results/ (it keeps no last.pt)")
-    return "killed before its first checkpoint"
-
-
-def _refuse_inside_a_run(folder: Path) -> None:
-    """One line when ``folder`` lies inside another run's record (its folder, its checkpoints/, ...)."""
-    for parent in Path(folder).resolve().parents:
-        if (parent / "config.json").is_file() and ((parent / "checkpoints").is_dir() or (parent / "run.log").exists()):
-            raise RnnlabError(f"{str(folder)!r} lies inside the run record {str(parent)!r}; choose a folder outside it")
-
-
-def _project_commit() -> str | None:
-    """The project's git commit (with "+dirty" when tracked files changed), or None outside a checkout."""
-    import subprocess
-
-    from rnnlab.paths import PROJECT_ROOT
-
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                              timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_ROOT,
-                               capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
+def average_rate(history: list[dict]) -> float | None:
+    """The run's training throughput: tokens (music: frames) over training seconds, summed over every epoch (the
+    last epoch's rate alone misreports a run whose speed varied)."""
+    seconds = sum(row["epoch_seconds"] for row in history)
+    if not history or seconds <= 0:
         return None
-    if head.returncode != 0:
-        return None
-    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    return sum(row["tokens_per_s"] * row["epoch_seconds"] for row in history) / seconds
 
 
 class _Diverged(Exception):

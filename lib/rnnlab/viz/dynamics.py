@@ -15,7 +15,7 @@ Pure functions returning ``plotly.graph_objects.Figure`` (the widgets in ``widge
   [0,1] gates only, as the cells name them (``PieceStates.gate_names``).
 - ``side_by_side``: two architectures on the same piece, column by column.
 
-They read the ``PieceStates`` that :func:`rnnlab.train.states.record_states` records from a model (this module runs
+They read the ``PieceStates`` that :func:`rnnlab.nets.states.record_states` records from a model (this module runs
 no model).
 """
 
@@ -28,7 +28,7 @@ from plotly.subplots import make_subplots
 
 from rnnlab.data.layout import LOWEST_PITCH, note_name
 from rnnlab.errors import RnnlabError, check_choice, check_positive
-from rnnlab.train.states import PieceStates, notes_at
+from rnnlab.nets.states import PieceStates, notes_at
 
 LAYER_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 ACTIVATION_SCALE = "RdBu"  # Karpathy et al.: red = −1, blue = +1

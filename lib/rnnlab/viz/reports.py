@@ -15,7 +15,7 @@ from rnnlab.viz.curves import PALETTE, learning_curves
 
 def published_runs(results: str | Path, paper: str) -> pd.DataFrame:
     """The campaign table ``results/<paper>.csv`` (empty, with its columns, when nothing is published yet)."""
-    from rnnlab.train.results import COLUMNS
+    from rnnlab.campaigns.results import COLUMNS
 
     path = Path(results) / f"{paper}.csv"
     return pd.read_csv(path) if path.exists() else pd.DataFrame(columns=list(COLUMNS))

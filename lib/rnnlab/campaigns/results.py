@@ -209,8 +209,8 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
     import json
     import shutil
 
+    from rnnlab.campaigns.spec import SPEC_FILE, parent_points
     from rnnlab.train.lock import is_locked
-    from rnnlab.train.spec import SPEC_FILE, parent_points
 
     root, out = Path(root), Path(out)
     table = collect(root)

@@ -1,9 +1,8 @@
-"""The second-stage rule of scripts/extend_draws.py: extend only draws stopped by the cap while still improving and
-close to their model's best draw."""
+"""The second-stage rule of ``rnnlab extend`` (rnnlab.campaigns.extend): extend only draws stopped by the cap while
+still improving and close to their model's best draw."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -11,12 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+from rnnlab.campaigns import extend as extend_draws
+from rnnlab.cli import main as rnnlab
 from tests.conftest import PROJECT_ROOT, alive, parent_pid, trainer_after_one_epoch
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "extend_draws.py"
-spec = importlib.util.spec_from_file_location("extend_draws", SCRIPT)
-extend_draws = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(extend_draws)
 
 
 def row(point, best_valid, epochs_run=200, best_epoch=200, status="ok"):
@@ -111,13 +107,13 @@ def test_a_draw_without_a_checkpoint_is_listed_as_such_and_left_out(tmp_path, mo
             (run / "checkpoints" / checkpoint).write_bytes(b"")
     extended = []
     monkeypatch.setattr(extend_draws, "extend", lambda run, epochs: extended.append(run.name) or (run, 0))
-    assert extend_draws.main([str(tmp_path), "--epochs", "1000"]) == 0  # listing only
+    assert rnnlab(["extend", str(tmp_path), "--epochs", "1000"]) == 0  # listing only
     listing = capsys.readouterr().out
     assert "lr=b: best valid 8.6000 (+0.200 from its model's best) at epoch 200 of 200 run · no checkpoint" in listing
     assert "lr=a: best valid 8.4000 (+0.000 from its model's best) at epoch 200 of 200 run\n" in listing
     assert "3 draws to extend to 1000 epochs, 1 of them without a checkpoint" in listing
     assert extended == []
-    assert extend_draws.main([str(tmp_path), "--epochs", "1000", "--engine", "inline", "--run"]) == 1
+    assert rnnlab(["extend", str(tmp_path), "--epochs", "1000", "--engine", "inline", "--run"]) == 1
     assert extended == ["lr=a", "lr=c"]
     assert "left out 1 without a checkpoint" in capsys.readouterr().out
 
@@ -140,7 +136,8 @@ def test_a_terminated_extension_stops_its_worker_and_kernel_and_the_rerun_resume
     run, twin = tmp_path / "store" / "memorize" / "rnn" / "lr=0.1", tmp_path / "twin"
     train(run, 1)  # the first stage: capped at 1 epoch, still improving
     train(twin, 8)  # the reference: 8 epochs in one go
-    command = [sys.executable, str(SCRIPT), str(tmp_path / "store"), "--epochs", "8", "--workers", "1", "--run"]
+    command = [sys.executable, "-m", "rnnlab.cli", "extend", str(tmp_path / "store"), "--epochs", "8", "--workers", "1",
+               "--run"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("RNNLAB_SMOKE", None)
     first = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -1,44 +1,10 @@
-"""Tabulate the run store: one row per run with its test metric beside the papers' number for the same setting."""
+"""``rnnlab report``: tabulate the run store, or one campaign's runs beside its paper's numbers (and publish them)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from rnnlab.papers import paper_results
-from rnnlab.train.runs import load
-
-
-def results_table(root=None) -> pd.DataFrame:
-    """Runs (status, data source, test metric) joined with the published test numbers where one exists."""
-    runs = load(root)
-    if runs.empty:
-        return runs
-    runs = runs.copy()
-    runs["test"] = [row.get(f"test_{row['metric']}") for _, row in runs.iterrows()]
-    papers = paper_results()
-    papers = papers[papers.split == "test"][["paper", "table", "dataset", "arch", "cell", "metric", "value"]]
-    papers = papers.rename(columns={"value": "paper_value"})
-    joined = runs.merge(papers, on=["dataset", "arch", "cell", "metric"], how="left")
-    columns = ["dataset", "data_source", "arch", "cell", "hidden", "n_params", "status", "epochs_run", "metric",
-               "best_valid", "test", "paper", "table", "paper_value", "wall_seconds", "run_dir"]
-    return joined[[c for c in columns if c in joined.columns]]
-
-
-PAPERS = {"pascanu2014": "Pascanu 2014", "chung2014": "Chung 2014", "jozefowicz2015": "Jozefowicz 2015"}
-
-
-def campaign_paper(campaign: str) -> str:
-    """The paper of a campaign: ``chung2014`` itself, or a variant of it such as ``chung2014-seeds`` (the spec's
-    name, ``<paper>-<variant>``); anything else is one line naming the valid choices."""
-    import re
-
-    from rnnlab.errors import RnnlabError
-
-    paper, dash, variant = campaign.partition("-")
-    if paper not in PAPERS or (dash and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", variant)):
-        raise RnnlabError(f"unknown campaign {campaign!r}; valid choices: {', '.join(sorted(PAPERS))}, or one of them "
-                          "followed by -<variant> (e.g. chung2014-seeds)")
-    return PAPERS[paper]
+from rnnlab.campaigns.report import PAPERS, campaign_paper, results_table
 
 
 def add_arguments(parser) -> None:
@@ -56,8 +22,8 @@ def add_arguments(parser) -> None:
 def paper_report(root, paper: str, csv: str | None, publish_to: str | None = None) -> int:
     from pathlib import Path
 
+    from rnnlab.campaigns.results import beside_paper, collect, publish
     from rnnlab.errors import RnnlabError
-    from rnnlab.train.results import beside_paper, collect, publish
 
     title = campaign_paper(paper)
     if root is None:
@@ -69,7 +35,7 @@ def paper_report(root, paper: str, csv: str | None, publish_to: str | None = Non
             print(f"left as published before: {point} (another process is writing it now)")
         for point in table.attrs.get("extension_interrupted", []):
             print(f"left as published before: {point} (an extension was killed before it ended; resume it with "
-                  "rnnlab train --resume --run-dir RUN --epochs N, or scripts/extend_draws.py)")
+                  "rnnlab train --resume --run-dir RUN --epochs N, or rnnlab extend)")
     else:
         table = collect(root)
     if csv:

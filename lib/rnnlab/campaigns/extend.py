@@ -2,8 +2,8 @@
 were still improving when the first stage's epoch cap stopped them, so early stopping, not the cap, ends every run
 that could be the best.
 
-    python scripts/extend_draws.py results/runs/chung2014 --only 'jsb/*' --epochs 1000 --within 1.0          # list
-    python scripts/extend_draws.py results/runs/chung2014 --only 'jsb/*' --epochs 1000 --within 1.0 --run    # extend
+    rnnlab extend results/runs/chung2014 --only 'jsb/*' --epochs 1000 --within 1.0          # list
+    rnnlab extend results/runs/chung2014 --only 'jsb/*' --epochs 1000 --within 1.0 --run    # extend
 
 A draw is extended when all three hold:
   1. it finished with status ok and fewer epochs than the new cap;
@@ -24,15 +24,14 @@ docs/sweeps.md §"Two-stage draws" gives the rule and why; the report states whi
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import sys
 from functools import partial
 from pathlib import Path
 
+from rnnlab.campaigns.results import collect, point_group
 from rnnlab.parallel import WorkerPool
 from rnnlab.train import checkpoints
-from rnnlab.train.results import collect, point_group
 
 
 def draws(root: Path) -> list[dict]:
@@ -70,9 +69,19 @@ def resumable(run: Path) -> bool:
 def extend(run: Path, epochs: int) -> tuple[Path, int]:
     """Continue ``run`` to ``epochs`` in this process (a pool's worker); return it with ``rnnlab train``'s exit code
     (its error, if any, is already printed). In-process, so stopping the worker stops the training and its kernel."""
-    from rnnlab.cli import main as rnnlab
+    import argparse
 
-    return run, rnnlab(["train", "--notebook", "--resume", "--run-dir", str(run), "--epochs", str(epochs), "--quiet"])
+    from rnnlab.errors import RnnlabError
+    from rnnlab.train import cli as train_cli
+
+    parser = argparse.ArgumentParser(prog="rnnlab train")
+    train_cli.add_arguments(parser)
+    args = parser.parse_args(["--notebook", "--resume", "--run-dir", str(run), "--epochs", str(epochs), "--quiet"])
+    try:
+        return run, train_cli.main(args)
+    except RnnlabError as err:
+        print(f"rnnlab train: error: {err}", file=sys.stderr, flush=True)
+        return run, 2
 
 
 def extend_all(runs: list[Path], epochs: int, engine: str, workers: int) -> int:
@@ -87,48 +96,3 @@ def extend_all(runs: list[Path], epochs: int, engine: str, workers: int) -> int:
                 why = f"{type(value).__name__}: {value}" if not ok else f"rnnlab train exited {value[1]}"
                 print(f"failed: {jobs[job]}: {why}", file=sys.stderr, flush=True)
     return failures
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("root", type=Path, help="a campaign's run store, e.g. results/runs/chung2014")
-    parser.add_argument("--only", default="*", help="points that may be extended (a pattern such as 'jsb/*'); "
-                        "the distance is still from the best of all the group's draws")
-    parser.add_argument("--epochs", type=int, required=True, help="the second stage's epoch cap")
-    parser.add_argument("--within", type=float, default=1.0, help="nats of validation NLL from the best draw")
-    parser.add_argument("--workers", type=int, default=2, help="runs at once (one thread each)")
-    parser.add_argument("--engine", choices=("local", "inline"), default="local",
-                        help="local: a pool of one-thread worker processes; inline: one after another in this "
-                        "process (debugging)")
-    parser.add_argument("--run", action="store_true", help="extend them (default: only list them)")
-    args = parser.parse_args(argv)
-    if not args.root.is_dir():
-        parser.error(f"no run store at {args.root}")
-    if args.workers < 1:
-        parser.error(f"--workers must be an integer >= 1, got {args.workers}")
-    chosen = to_extend(draws(args.root), args.within, args.epochs, args.only)
-    ready = [r for r in chosen if resumable(r["run"])]
-    for r in chosen:
-        rerun = "" if r in ready else " · no checkpoint: rerun its point with `rnnlab sweep SPEC --only POINT` first"
-        print(f"{r['point']}: best valid {r['best_valid']:.4f} (+{r['gap']:.3f} from its model's best) at epoch "
-              f"{r['best_epoch']} of {r['epochs_run']} run{rerun}")
-    waiting = len(chosen) - len(ready)
-    print(f"{len(chosen)} draws to extend to {args.epochs} epochs" + (f", {waiting} of them without a checkpoint"
-                                                                       if waiting else ""))
-    if not args.run:
-        return 0
-    failures = 0
-    if ready:
-        try:
-            failures = extend_all([r["run"] for r in ready], args.epochs, args.engine, args.workers)
-        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP turned into it by the pool: its workers are gone
-            print("interrupted: run the same command again to continue the extensions", flush=True)
-            return 130
-        print(f"extended {len(ready) - failures}, failed {failures}")
-    if waiting:
-        print(f"left out {waiting} without a checkpoint (rerun their points, then run this again)")
-    return 1 if failures or waiting else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

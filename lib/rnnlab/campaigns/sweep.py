@@ -5,7 +5,7 @@
   rnnlab sweep experiments/chung2014.json --engine ray --address HOST:6379   (or RAY_ADDRESS)
   rnnlab sweep experiments/pascanu2014.json --status       (what the run folders say; runs nothing)
 
-The spec format is in rnnlab.train.spec (and docs/sweeps.md). Each point trains in its own run folder
+The spec format is in rnnlab.campaigns.spec (and docs/sweeps.md). Each point trains in its own run folder
 ``<root>/<spec name>/<point name>``, and the executed notebook stays there as the run's readable record.
 Re-running a sweep skips finished points (ok, diverged), resumes the others from their last checkpoint, records a
 failed point (``point.json``: status failed and the one-line error) and goes on; a point that waits for a failed,
@@ -21,11 +21,11 @@ import sys
 import time
 from pathlib import Path
 
+from rnnlab.campaigns.spec import SPEC_FILE, Point, dependents, expand, load_spec, point_name, sweep_folder  # noqa: F401 - re-exported
 from rnnlab.errors import RnnlabError, check_positive
 from rnnlab.train.lock import is_locked
 from rnnlab.train.notebook_run import execute_training_notebook, keep_executed_copy
 from rnnlab.train.runs import FINISHED, atomic_write_json, read_summary
-from rnnlab.train.spec import SPEC_FILE, Point, dependents, expand, load_spec, point_name, sweep_folder  # noqa: F401 - re-exported
 
 ENGINES = ("local", "ray", "inline")
 POINT_FILE = "point.json"  # a failed point's status and one-line error (the trainer's summary.json is the rest)
@@ -377,49 +377,3 @@ def _duration(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
-# ------------------------------------------------------------------------------------------------------- CLI
-def add_arguments(parser) -> None:
-    parser.add_argument("spec", help="sweep spec (JSON), e.g. experiments/pascanu2014.json")
-    parser.add_argument("--root", default=None, help="run store root (default: runs/ or $RNNLAB_RUNS)")
-    parser.add_argument("--smoke", action="store_true",
-                        help="tiny sizes for every point (runs go to <root>/<name>-smoke)")
-    parser.add_argument("--engine", default="local", choices=ENGINES,
-                        help="local: a pool of 1-thread workers; ray: tasks on a Ray cluster; inline: one after "
-                        "another in this process (default: local)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="points at once (default: one per core; ray: the cluster's GPUs, else its CPUs)")
-    parser.add_argument("--address", default=None,
-                        help="Ray cluster address (default: $RAY_ADDRESS; without either a local Ray starts)")
-    parser.add_argument("--only", action="append", default=None, metavar="PATTERN",
-                        help="run only the points matching this glob or name prefix (and their parents); "
-                        "repeatable, e.g. --only 'jsb/*'")
-    parser.add_argument("--dry-run", action="store_true", help="list the points and their dependencies and exit")
-    parser.add_argument("--status", action="store_true",
-                        help="summarise the sweep from its run folders, run nothing")
-
-
-def main(args) -> int:
-    from rnnlab.errors import check_positive
-
-    if args.workers is not None:
-        check_positive("workers", args.workers)
-    spec = load_spec(args.spec)
-    points = select(expand(spec, root=args.root, smoke=args.smoke), args.only)
-    if args.dry_run:
-        for point in points:
-            print(point.name + (f"    (after {point.after})" if point.after else ""))
-        print(f"{len(points)} points under {points[0].run_dir.parents[len(Path(points[0].name).parts) - 1]}")
-        return 0
-    if args.status:
-        states = sweep_states(points)
-        print(format_table(table_rows(points, states)))
-        return 0
-    try:
-        rows = run_sweep(spec, root=args.root, smoke=args.smoke, engine=args.engine, workers=args.workers,
-                         address=args.address, only=args.only)
-    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP turned into it: run_sweep said how to resume; no traceback
-        return 130
-    print(format_table(rows))
-    return 0 if all(row["status"] in FINISHED for row in rows) else 1

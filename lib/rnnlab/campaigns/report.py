@@ -1,0 +1,41 @@
+"""Tabulate the run store: one row per run with its test metric beside the papers' number for the same setting."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rnnlab.papers import paper_results
+from rnnlab.train.runs import load
+
+
+def results_table(root=None) -> pd.DataFrame:
+    """Runs (status, data source, test metric) joined with the published test numbers where one exists."""
+    runs = load(root)
+    if runs.empty:
+        return runs
+    runs = runs.copy()
+    runs["test"] = [row.get(f"test_{row['metric']}") for _, row in runs.iterrows()]
+    papers = paper_results()
+    papers = papers[papers.split == "test"][["paper", "table", "dataset", "arch", "cell", "metric", "value"]]
+    papers = papers.rename(columns={"value": "paper_value"})
+    joined = runs.merge(papers, on=["dataset", "arch", "cell", "metric"], how="left")
+    columns = ["dataset", "data_source", "arch", "cell", "hidden", "n_params", "status", "epochs_run", "metric",
+               "best_valid", "test", "paper", "table", "paper_value", "wall_seconds", "run_dir"]
+    return joined[[c for c in columns if c in joined.columns]]
+
+
+PAPERS = {"pascanu2014": "Pascanu 2014", "chung2014": "Chung 2014", "jozefowicz2015": "Jozefowicz 2015"}
+
+
+def campaign_paper(campaign: str) -> str:
+    """The paper of a campaign: ``chung2014`` itself, or a variant of it such as ``chung2014-seeds`` (the spec's
+    name, ``<paper>-<variant>``); anything else is one line naming the valid choices."""
+    import re
+
+    from rnnlab.errors import RnnlabError
+
+    paper, dash, variant = campaign.partition("-")
+    if paper not in PAPERS or (dash and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", variant)):
+        raise RnnlabError(f"unknown campaign {campaign!r}; valid choices: {', '.join(sorted(PAPERS))}, or one of them "
+                          "followed by -<variant> (e.g. chung2014-seeds)")
+    return PAPERS[paper]
