@@ -144,7 +144,7 @@ def test_cli_rejects_bad_input_and_shows_the_top(tmp_path, capsys):
 
 def test_views_and_comparison_on_a_smoke_search(tmp_path):
     from rnnlab.search.compare import compare_cells
-    from rnnlab.search.views import candidate_table, comparison_figure, equations_diff, history_figure, top_table
+    from rnnlab.search.views import candidate_table, accuracy_bars, equations_diff, history_figure, top_table
 
     state = run(tmp_path / "s.json", 5)
     table = top_table(state, 3)
@@ -162,7 +162,7 @@ def test_views_and_comparison_on_a_smoke_search(tmp_path):
     gru = comparison[comparison.cell == "gru"]
     assert (gru["best_vs_gru"].dropna() == 1.0).all()
     # the same settings give the same scores as the search's own evaluation of the GRU would with those settings
-    assert len(comparison_figure(comparison).data) == 2
+    assert len(accuracy_bars(comparison).data) == 2
 
 
 def test_parallel_engines_return_every_item_once():

@@ -58,8 +58,8 @@ def history_figure(state: SearchState) -> go.Figure:
     return fig
 
 
-def comparison_figure(table: pd.DataFrame) -> go.Figure:
-    """Best accuracy per task of every cell in a comparison table (``rnnlab.search.compare``)."""
+def accuracy_bars(table: pd.DataFrame) -> go.Figure:
+    """Bars of the best accuracy per task of every cell in a comparison table (``rnnlab.search.compare``)."""
     fig = go.Figure()
     for cell, group in table.groupby("cell", sort=False):
         fig.add_trace(go.Bar(x=group["task"], y=group["best"], name=cell))
