@@ -144,7 +144,7 @@ def test_cli_rejects_bad_input_and_shows_the_top(tmp_path, capsys):
 
 def test_views_and_comparison_on_a_smoke_search(tmp_path):
     from rnnlab.search.compare import compare_cells
-    from rnnlab.search.views import candidate_table, accuracy_bars, equations_diff, history_figure, top_table
+    from rnnlab.search.views import accuracy_bars, candidate_table, equations_diff, history_figure, top_table
 
     state = run(tmp_path / "s.json", 5)
     table = top_table(state, 3)
