@@ -4,7 +4,7 @@
     python scripts/import_graph.py --modules  # module -> modules it imports
     python scripts/import_graph.py --dot      # the layer graph for Graphviz (| dot -Tsvg > imports.svg)
 
-The layers, lowest first (docs/conventions.md): a module may import its own layer's package and any lower layer,
+The layers, lowest first (docs/code.md §1): a module may import its own layer's package and any lower layer,
 never a higher one nor a different package on the same rank, and no module may reach itself through imports (no
 cycles, lazy or not). ``tests/test_layering.py`` holds the package to this; the script exits 1 when it does not.
 """

@@ -19,8 +19,8 @@ Recipe (mirrors Boulanger-Lewandowski's JSB preprocessing as far as it is docume
 How it differs from canonical JSB (docs/data.md §5): different pieces and count (music21 bundles ~350 unique chorales,
 ~334 of JSB's 382 have a counterpart), a different split, and concert pitch -- canonical JSB sits about an octave
 higher (median soprano 84 there vs 71 here). Models trained on one are not comparable with the paper's JSB
-numbers. The first build parses ~410 files (two processes; about 20-40 s on two idle cores, ~41 s of CPU in all);
-the result is cached as a compressed ``.npz`` under ``data/cache`` and later loads take well under a second.
+numbers. The first build parses ~410 files in two processes (its time: docs/speed.md §7); the result is cached as
+a compressed ``.npz`` under ``data/cache``, which later loads read.
 """
 
 from __future__ import annotations

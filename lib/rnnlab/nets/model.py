@@ -17,10 +17,9 @@ Build models with ``build_model`` (here, exported as ``rnnlab.nets.build_model``
 ``knobs.model_config``; ``model.config`` holds its keyword arguments (JSON-able).
 
 ``torch.compile`` is an opt-in: ``model.compile()`` (``torch.nn.Module.compile``) compiles the whole unrolled
-forward. Measured on CPU (bench/cells.py --compile, 1 thread): a peephole LSTM trains at 1.03× nn.LSTM and its
-DT(S) form at 1.09× the FLOP-scaled nn.LSTM at hidden 256 (eager: 1.36×, 1.46×); GRU forms at hidden 128 at
-0.64–0.75× nn.GRU. The cold compile took 45–140 s, and every new sequence length or batch size recompiles — use
-it for long runs with fixed-length chunks.
+forward. The cold compile is slow and every new sequence length or batch size recompiles, so use it for long runs
+with fixed-length chunks; what it gained and cost on CPU is measured in docs/speed.md §6 (``bench/cells.py
+--compile``).
 """
 
 from __future__ import annotations
