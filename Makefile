@@ -39,7 +39,7 @@ bench: setup
 	$(BIN)/python bench/cells.py --quick
 
 lint: setup
-	$(BIN)/ruff check lib tests bench notebooks
+	$(BIN)/ruff check lib tests bench notebooks scripts
 
 clean-runs:
 	rm -rf runs

@@ -77,10 +77,14 @@ def test_validity(text, problem):
 #  None = the hand cell has no bias there: the graph's bias is set 0 and its gradient equals `twin`'s)
 LSTM_SPEC = [(g, src, f"weight_{'ih' if src == 'x' else 'hh'}", k, 4, (f"bias_{'ih' if src == 'x' else 'hh'}", k, 4))
              for k, g in enumerate("ifgo") for src in ("x", "h")]
+# the LSTM ablations: blocks (the three kept gates, in i, f, g, o order) of weight_ih and weight_hh, one bias per block
+ABLATIONS = {"lstm_nof": "igo", "lstm_noi": "fgo", "lstm_noo": "ifg"}
 SPECS = {
     "tanh": [("h'", "x", "weight_ih", 0, 1, ("bias_ih", 0, 1)), ("h'", "h", "weight_hh", 0, 1, ("bias_hh", 0, 1))],
     "lstm": LSTM_SPEC,
     "lstm_b": LSTM_SPEC,
+    **{name: [(g, src, f"weight_{'ih' if src == 'x' else 'hh'}", k, 3, ("bias", k, 3) if src == "x" else None)
+              for k, g in enumerate(blocks) for src in ("x", "h")] for name, blocks in ABLATIONS.items()},
     "gru": [("z", "x", "weight_ih", 0, 3, ("bias", 0, 3)), ("z", "h", "weight_hh_zr", 0, 2, None),
             ("r", "x", "weight_ih", 1, 3, ("bias", 1, 3)), ("r", "h", "weight_hh_zr", 1, 2, None),
             ("n", "x", "weight_ih", 2, 3, ("bias", 2, 3)), ("n", "inner", "weight_hh", 0, 1, None)],
@@ -96,7 +100,8 @@ SPECS = {
 TWIN = {("gru", "z", "h"): ("bias", 0, 3), ("gru", "r", "h"): ("bias", 1, 3), ("gru", "n", "inner"): ("bias", 2, 3),
         ("mut1", "r", "h"): ("bias", 1, 3), ("mut2", "z", "h"): ("bias", 0, 3),
         ("mut2", "n", "inner"): ("bias", 2, 3), ("mut3", "z", "inner"): ("bias", 0, 3),
-        ("mut3", "r", "h"): ("bias", 1, 3), ("mut3", "n", "inner"): ("bias", 2, 3)}
+        ("mut3", "r", "h"): ("bias", 1, 3), ("mut3", "n", "inner"): ("bias", 2, 3),
+        **{(name, g, "h"): ("bias", k, 3) for name, blocks in ABLATIONS.items() for k, g in enumerate(blocks)}}
 
 
 def node_of(cell: GraphCell, label: str) -> int:

@@ -106,12 +106,23 @@ def test_cli_help_explains_every_subcommand():
         assert "usage: rnnlab " + sub in sub_help.stdout
 
 
-def test_ruff_lints_library_tests_and_notebooks_clean():
+LINTED = ("lib", "tests", "bench", "notebooks", "scripts")  # every folder that holds Python
+
+
+def test_ruff_lints_every_python_file_clean():
     ruff = PROJECT_ROOT / ".venv" / "bin" / "ruff"
     exe = str(ruff) if ruff.exists() else "ruff"
-    result = subprocess.run([exe, "check", "lib", "tests", "bench", "notebooks"], cwd=PROJECT_ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run([exe, "check", *LINTED], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_make_lint_and_the_ruff_test_cover_every_python_file():
+    lint = (PROJECT_ROOT / "Makefile").read_text().split("\nlint:", 1)[1].split("\n\n", 1)[0]
+    assert lint.split("ruff check", 1)[1].split() == list(LINTED)
+    tracked = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "*.py", "*.ipynb"], cwd=PROJECT_ROOT,
+                             capture_output=True, text=True).stdout.split()
+    outside = sorted(path for path in tracked if path.split("/")[0] not in LINTED)
+    assert not outside, f"Python outside the linted folders {LINTED}: {outside}"
 
 
 def test_workbook_gives_only_the_training_notebook_a_fresh_run_directory(tmp_path, monkeypatch):

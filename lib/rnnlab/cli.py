@@ -23,7 +23,13 @@ SUBCOMMANDS = {
                "second stage of a best-of-draws campaign: extend the draws the epoch cap stopped while improving"),
     "report": ("rnnlab.campaigns.report_cli",
                "tabulate the run store beside the papers' numbers; publish a campaign"),
+    "convention-gap": ("rnnlab.campaigns.convention_gap_cli",
+                       "the two music NLL conventions per set: a per-key baseline and every published model"),
+    "cell-state": ("rnnlab.campaigns.cell_state_cli",
+                   "how large trained LSTMs' cell state grows and how often their gates saturate"),
     "search": ("rnnlab.search.cli", "architecture search over cells written as graphs (Jozefowicz et al. 2015)"),
+    "table1": ("rnnlab.search.table1_cli",
+               "Jozefowicz et al. 2015 Table 1 at the search's scale: ten cells on the same random settings"),
 }
 
 

@@ -4,6 +4,7 @@
 - ``evaluate.py``: random hyperparameters, the small training loop, the scaled tasks (runs in workers);
 - ``loop.py``: the resumable, seeded search (top list, filters, fitness) with its JSON state;
 - ``compare.py``: the best cells found against GRU, LSTM-b and MUT1 on the same settings;
+- ``table1.py``: Jozefowicz et al.'s Table 1 at this scale, the ten cells on the same settings (``rnnlab table1``);
 - ``cli.py``: ``rnnlab search``.
 
 See docs/search.md for the procedure, the scaling to this machine and the choices made where the paper is silent.

@@ -3,6 +3,8 @@ tests/test_graph_cells.py), plus two small cells from the literature to start fr
 
 The convex mix (1 − z) ⊙ h + z ⊙ n is written h + z * (n − h) (no constants in a graph), which is also how the
 hand-written GRU/MUT cells compute it. LSTM-b is the LSTM whose forget-gate Linear map starts with bias +1.
+The LSTM ablations of Jozefowicz et al. 2015 (§3; ``cells/lstm_ablations.py``) hold the removed gate at 1, so the
+gate and its Linear maps are simply absent: LSTM-f c' = c + i ⊙ g, LSTM-i c' = f ⊙ c + g, LSTM-o h' = tanh(c').
 """
 
 from __future__ import annotations
@@ -27,6 +29,28 @@ g = tanh(lin(x) + lin(h))
 o = sigmoid(lin(x) + lin(h))
 c' = f * c + i * g
 h' = o * tanh(c')
+""",
+    # the LSTM with one gate removed (held at 1), Jozefowicz et al. 2015 §3: LSTM-f, LSTM-i, LSTM-o
+    "lstm_nof": """
+i = sigmoid(lin(x) + lin(h))
+g = tanh(lin(x) + lin(h))
+o = sigmoid(lin(x) + lin(h))
+c' = c + i * g
+h' = o * tanh(c')
+""",
+    "lstm_noi": """
+f = sigmoid(lin(x) + lin(h))
+g = tanh(lin(x) + lin(h))
+o = sigmoid(lin(x) + lin(h))
+c' = f * c + g
+h' = o * tanh(c')
+""",
+    "lstm_noo": """
+i = sigmoid(lin(x) + lin(h))
+f = sigmoid(lin(x) + lin(h))
+g = tanh(lin(x) + lin(h))
+c' = f * c + i * g
+h' = tanh(c')
 """,
     "gru": """
 z = sigmoid(lin(x) + lin(h))
