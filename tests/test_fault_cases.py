@@ -170,8 +170,6 @@ def test_a_bad_knob_is_one_line_and_writes_nothing(tmp_path, capsys, over, fragm
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="open: torch.device('cuda:abc') raises RuntimeError, a traceback, on a "
-                   "machine with CUDA (resolve_device checks only the 'cuda' prefix)")
 def test_c039_a_malformed_cuda_device_is_one_line_where_cuda_exists(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     refused(rnnlab(capsys, "train", *flags(device="cuda:abc"), "--run-dir", str(tmp_path / "run")), "'cuda:abc'")

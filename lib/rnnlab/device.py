@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import torch
 
 from rnnlab.errors import RnnlabError
@@ -9,10 +11,16 @@ from rnnlab.errors import RnnlabError
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
+def check_device_name(name) -> None:
+    """One line unless ``name`` is one of ``DEVICE_CHOICES`` or ``cuda:N`` with N a GPU index (digits)."""
+    if name not in DEVICE_CHOICES and not re.fullmatch(r"cuda:\d+", str(name)):
+        raise RnnlabError(f"unknown device {name!r}; valid choices: {', '.join(DEVICE_CHOICES)}, cuda:N (N a GPU "
+                          "index such as 0)")
+
+
 def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` gives CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
-    if name not in DEVICE_CHOICES and not str(name).startswith("cuda:"):
-        raise RnnlabError(f"unknown device {name!r}; valid choices: {', '.join(DEVICE_CHOICES)}, cuda:N")
+    check_device_name(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if str(name).startswith("cuda") and not torch.cuda.is_available():
