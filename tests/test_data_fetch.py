@@ -68,7 +68,7 @@ def test_download_tries_the_fallback_url_and_verifies_sha256(offline, monkeypatc
     [path] = fetch.fetch("jsb")
     assert asked == ["http://a/jsb.pickle", "http://b/jsb.pickle"]
     assert path == offline / "polyphonic" / "JSB Chorales.pickle" and path.read_bytes() == data
-    assert load_dataset("jsb", root=offline, fallback=False).source == f"canonical:{path}"
+    assert load_dataset("jsb", root=offline, fallback=False).source == "canonical jsb (polyphonic/JSB Chorales.pickle)"
 
 
 def test_checksum_mismatch_writes_nothing(offline, monkeypatch):

@@ -48,7 +48,7 @@ OTHER_FORMS = {  # every file of a set holds the same content (docs/data.md §3.
 @pytest.mark.parametrize("name", list(PROVENANCE))
 def test_statistics_equal_provenance_exactly(name, canonical_data):
     ds = load_dataset(name, root=canonical_data, fallback=False)
-    assert ds.source.startswith("canonical:") and ds.kind == "music" and ds.n_in == ds.n_out == 88
+    assert ds.source.startswith(f"canonical {name} (polyphonic/") and ds.kind == "music" and ds.n_in == ds.n_out == 88
     table = ds.stats()
     per_split, mean_polyphony = PROVENANCE[name]
     for split, expected in per_split.items():
@@ -169,7 +169,7 @@ def test_a_mat_file_in_root_is_loaded_with_max_sequences(offline, tmp_path):
     (tmp_path / "polyphonic").mkdir()
     _write_mat(tmp_path / "polyphonic" / "MuseData.mat", [roll, roll[:2], roll[:1]])
     ds = load_dataset("musedata", root=tmp_path, max_sequences=2)
-    assert ds.source == f"canonical:{tmp_path / 'polyphonic' / 'MuseData.mat'}"
+    assert ds.source == "canonical musedata (polyphonic/MuseData.mat)"  # the file as in a data folder, no folder
     assert [len(r) for r in ds.splits["train"]] == [3, 2]
     assert int(ds.stats().loc["train", "pitch_min"]) == 61
 

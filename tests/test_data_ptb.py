@@ -52,7 +52,7 @@ def test_vocabulary_is_ordered_by_frequency_then_alphabet(offline, tmp_path):
     ds = load_dataset("ptb-word", root=tmp_path)
     assert ds.vocab == ["b", "<eos>", "a", "c"]  # b x3; <eos> x2; a, c x1 (alphabetical)
     assert [t.tolist() for t in ds.splits["train"]] == [[0, 2, 0, 1], [3, 0, 1]]
-    assert ds.source == f"canonical:{tmp_path / 'ptb'}"
+    assert ds.source == "canonical ptb-word (ptb/ptb.train.txt, ptb/ptb.valid.txt, ptb/ptb.test.txt)"  # no folder
 
 
 def test_unknown_word_in_valid_is_one_line(offline, tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,10 @@ from rnnlab.data import (
     stand_in_for,
     stand_ins,
 )
+from rnnlab.data.registry import canonical_source, portable_source, record_path
 from rnnlab.errors import RnnlabError
 from rnnlab.train import TrainConfig, smoke_overrides
+from rnnlab.train.portable import ABSOLUTE_PATH
 from tests import _fixtures_data
 
 LIB = Path(__file__).resolve().parents[1] / "lib" / "rnnlab"
@@ -65,10 +68,18 @@ def test_every_dataset_loads_and_its_provenance_agrees_with_the_registry(name, r
             assert f.catalog_sha256 == relpaths[matching[0]]
         if f.catalog_sha256 is not None:
             assert f.sha256 == f.catalog_sha256 and f.verified
-    # the run summary's fields rebuild the same provenance, and agree with the old text parse
+    # the run summary's fields rebuild the same provenance (its files named as a record names them: no folder of
+    # this machine), and agree with the old text parse
     record = {"dataset": name, **ds.summary_fields()}
     assert record["data_source"] == ds.source
-    assert Provenance.from_record(record) == p
+    assert not ABSOLUTE_PATH.search(json.dumps(record)), record
+    assert record["data_files"] == {record_path(f.path): f.sha256 for f in p.files}
+    if spec.canonical:
+        assert ds.source == canonical_source(name, [f.path for f in p.files])
+        assert set(record["data_files"]) <= set(relpaths)  # each file named as in a data folder
+    assert Provenance.from_record(record) == p.as_recorded()
+    assert [(f.sha256, f.catalog_sha256) for f in p.as_recorded().files] == [(f.sha256, f.catalog_sha256)
+                                                                             for f in p.files]
     assert data_family(record) == data_family(ds) == p.family
     assert Provenance.from_source_text(name, ds.source).family == p.family
 
@@ -86,11 +97,15 @@ def test_a_missing_jsb_falls_back_with_structured_provenance(offline, tmp_path):
         "fallback", "bach-music21", "jsb")
     assert data_family({"dataset": "jsb", **fields}) == data_family({"dataset": "bach-music21",
                                                                      "data_source": STAND_IN_TEXT})
+    assert not ABSOLUTE_PATH.search(json.dumps(fields)), fields
 
 
 def test_old_run_records_are_read_from_their_text_and_new_ones_from_their_fields():
     old = {
         ("jsb", "canonical:/d/JSB Chorales.pickle"): ("canonical", "jsb", "canonical jsb", True),
+        ("jsb", "canonical jsb (polyphonic/JSB Chorales.pickle)"): ("canonical", "jsb", "canonical jsb", True),
+        ("ptb-char", "canonical ptb-char (ptb/ptb.char.train.txt, ptb/ptb.char.valid.txt, ptb/ptb.char.test.txt)"):
+            ("canonical", "ptb-char", "canonical ptb-char", True),
         ("jsb", STAND_IN_TEXT + " -- fallback for jsb (canonical file missing)"):
             ("fallback", "jsb", "music21 stand-in (bach-music21)", False),
         ("jsb", "music21 stand-in (bach-music21)"): ("fallback", "jsb", "music21 stand-in (bach-music21)", False),
@@ -111,6 +126,32 @@ def test_old_run_records_are_read_from_their_text_and_new_ones_from_their_fields
     assert p.files[0].path == "/c/x.npz" and p.files[0].verified is None
     with pytest.raises(RnnlabError, match="unknown origin"):
         Provenance("borrowed", "jsb", "jsb")
+
+
+def test_records_name_data_files_as_a_data_folder_does_and_old_texts_are_rewritten_so():
+    assert record_path("/srv/data/polyphonic/derived/Nottingham.pickle") == "polyphonic/derived/Nottingham.pickle"
+    assert record_path("C:\\data\\polyphonic\\JSB Chorales.pickle") == "polyphonic/JSB Chorales.pickle"
+    assert record_path("/home/me/.cache/rnnlab/bach-music21-all.npz") == "bach-music21-all.npz"  # not catalogued
+    assert canonical_source("jsb", ["/x/polyphonic/JSB Chorales.pickle"]) == \
+        "canonical jsb (polyphonic/JSB Chorales.pickle)"
+    old_to_new = {
+        ("jsb", "canonical:/work/shared/data/polyphonic/JSB Chorales.pickle"):
+            "canonical jsb (polyphonic/JSB Chorales.pickle)",
+        ("musedata", "canonical:/work/shared/data/polyphonic/derived/MuseData.pickle"):
+            "canonical musedata (polyphonic/derived/MuseData.pickle)",
+        ("ptb-char", "canonical:/d/ptb"):
+            "canonical ptb-char (ptb/ptb.char.train.txt, ptb/ptb.char.valid.txt, ptb/ptb.char.test.txt)",
+        ("nottingham", "canonical:/x/someone's copy.pickle"): "canonical nottingham (someone's copy.pickle)",
+        ("jsb", "canonical jsb (polyphonic/JSB Chorales.pickle)"): "canonical jsb (polyphonic/JSB Chorales.pickle)",
+        ("bach-music21", STAND_IN_TEXT): STAND_IN_TEXT,
+        ("arithmetic", "generated seed=0"): "generated seed=0",
+    }
+    for (dataset, old), new in old_to_new.items():
+        assert portable_source(dataset, old) == new, old
+        assert portable_source(dataset, new) == new  # idempotent
+        assert not ABSOLUTE_PATH.search(new)
+        assert Provenance.from_source_text(dataset, new).family == Provenance.from_source_text(dataset, old).family
+    assert portable_source("jsb", None) is None
 
 
 def test_registry_helpers_answer_in_paper_order():

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from rnnlab.campaigns.results import COLUMNS, beside_paper, collect
 from rnnlab.train import TrainConfig
+from rnnlab.train.portable import ABSOLUTE_PATH
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+MACHINE_KEYS = ("host", "run_dir")  # what a record written on one machine said about it
+SYSTEM_PATHS = ("/dev/", "/sys/", "/proc/")  # the same on every machine (fault_cases.md's inputs name them)
 
 
 def _fake_run(folder, summary: dict, **knobs):
@@ -70,6 +76,10 @@ def test_publish_copies_the_small_files_and_bins_the_per_update_curve(tmp_path):
     assert weighted == pytest.approx(full.loss.mean())
     assert binned["update"].iloc[-1] == full["update"].iloc[-1]
     pd.testing.assert_frame_equal(pd.read_csv(out / "metrics.csv"), load_metrics(out))
+    store = tmp_path / "store" / "a" / "seed=0"
+    for name in ("config.json", "summary.json", "run.log"):  # a new record names no machine: copied as it is
+        assert (out / name).read_bytes() == (store / name).read_bytes(), name
+    assert not _machine_names(tmp_path / "results")
 
 
 def test_publish_leaves_a_run_that_is_being_written_as_it_was_published(tmp_path):
@@ -268,3 +278,142 @@ def test_a_recipe_probe_sits_beside_the_campaigns_best_run_of_its_cell():
     against = probe_beside_best(campaign, plain, against="lstm_peephole").set_index("run")
     assert against.at["lstm-plain", "test_vs_best"] == pytest.approx(7.39 - 8.86)
     assert against.at["best draw: musedata/gru/lr=0.0015", "valid_vs_best"] == pytest.approx(7.23 - 9.01)
+
+
+# ------------------------------------------------------------------------- records that name no machine (issue 25)
+def _machine_names(root: Path) -> list[str]:
+    """Everything in the text files under ``root`` (JSON, CSV, logs, notes) that names the machine that wrote it:
+    a string that looks like an absolute path, or a ``host``/``run_dir`` key in JSON."""
+    found = []
+
+    def keys(value, where):
+        if isinstance(value, dict):
+            found.extend(f"{where}: key {key!r}" for key in value if key in MACHINE_KEYS)
+            for item in value.values():
+                keys(item, where)
+        elif isinstance(value, list):
+            for item in value:
+                keys(item, where)
+
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".pt"):
+        where = path.relative_to(root).as_posix()
+        text = path.read_text(errors="replace")
+        for number, line in enumerate(text.splitlines(), 1):
+            found.extend(f"{where}:{number}: {match.group(0)!r}" for match in ABSOLUTE_PATH.finditer(line)
+                         if not match.group(0).startswith(SYSTEM_PATHS))
+        if path.suffix == ".json":
+            keys(json.loads(text), where)
+    return found
+
+
+def test_no_committed_record_names_a_machine():
+    assert (RESULTS / "pascanu2014.csv").exists() and list(RESULTS.glob("**/summary.json"))
+    found = _machine_names(RESULTS)
+    assert not found, f"{len(found)} machine-specific strings in results/ (relative paths only):\n" + "\n".join(
+        found[:20])
+
+
+def test_the_machine_check_finds_what_records_held_before(tmp_path):
+    # lines copied from the records as committed before they were made portable (results/pascanu2014 at 64c8605)
+    run = tmp_path / "pascanu2014" / "jsb" / "dots" / "seed=0"
+    run.mkdir(parents=True)
+    (run / "summary.json").write_text(json.dumps({
+        "data_source": "canonical:/work/shared/data/polyphonic/JSB Chorales.pickle", "host": "vm",
+        "data_files": {"/work/shared/data/polyphonic/JSB Chorales.pickle": "69dc4c3e"},
+        "run_dir": "/work/main/results/runs/pascanu2014/jsb/dots/seed=0"}, indent=2))
+    (run / "config.json").write_text('{\n  "init_from": "/work/main/results/runs/pascanu2014/jsb/dts/seed=0"\n}\n')
+    (run / "run.log").write_text("2026-11-30 10:09:53 initialised 9 of 13 parameters from "
+                                 "/work/main/results/runs/pascanu2014/jsb/dts/seed=0 (lr x 0.1): levels.0.w\n")
+    (tmp_path / "pascanu2014.csv").write_text(
+        "point,dataset,data_origin,data_source\n"
+        "jsb/dots/seed=0,jsb,canonical,canonical:/work/shared/data/polyphonic/JSB Chorales.pickle\n")
+    (tmp_path / "notes.md").write_text("kept in ~/runs/x, C:\\Users\\me\\runs and /home/me/runs/x; read "
+                                       "/dev/urandom\n")  # a system path is the same on every machine
+    found = _machine_names(tmp_path)
+    assert sum("key 'host'" in f for f in found) == 1 and sum("key 'run_dir'" in f for f in found) == 1
+    for where, count in (("summary.json:", 3), ("config.json:", 1), ("run.log:", 1), ("pascanu2014.csv:", 1),
+                         ("notes.md:", 3)):
+        assert sum(f.startswith(f"pascanu2014/jsb/dots/seed=0/{where}") or f.startswith(where) for f in found
+                   if "key" not in f) == count, (where, found)
+    # what portable records say instead is not taken for a path
+    (run / "summary.json").write_text(json.dumps({
+        "data_source": "canonical jsb (polyphonic/JSB Chorales.pickle)", "init_from": "../../dts/seed=0",
+        "data_files": {"polyphonic/JSB Chorales.pickle": "69dc4c3e"}, "schedule": "1/(1+(t-t0)/beta)",
+        "unit": "nats/frame", "url": "https://example.org/a/b"}))
+    for path in (run / "config.json", run / "run.log", tmp_path / "notes.md"):
+        path.unlink()
+    (tmp_path / "pascanu2014.csv").write_text("point,data_source,init_from\njsb/dots/seed=0,canonical jsb "
+                                             "(polyphonic/JSB Chorales.pickle),jsb/dts/seed=0\n")
+    assert _machine_names(tmp_path) == []
+
+
+def test_committed_frames_per_s_is_each_runs_average():
+    from rnnlab.train.runs import load_metrics
+    from rnnlab.train.trainer import average_rate
+
+    tables = [t for t in sorted(RESULTS.glob("*.csv")) if (RESULTS / t.stem).is_dir()]
+    checked = 0
+    for table_path in tables:
+        import pandas as pd
+
+        table = pd.read_csv(table_path)
+        if "frames_per_s" not in table:
+            continue
+        for point, frames_per_s in zip(table.point, table.frames_per_s, strict=True):
+            run = RESULTS / table_path.stem / point
+            average = average_rate(load_metrics(run).to_dict("records"))
+            summary = json.loads((run / "summary.json").read_text())
+            assert summary["tokens_per_s"] == average == frames_per_s, (table_path.name, point)
+            checked += 1
+    assert checked >= 170
+
+
+def test_publish_makes_a_record_written_before_portable(tmp_path):
+    """A store record from before (host, run_dir, canonical:<path>, absolute init_from and log paths, the last
+    epoch's rate) is published naming no machine, its values otherwise as they were."""
+    import pandas as pd
+
+    from rnnlab.campaigns.results import publish
+
+    store, elsewhere = tmp_path / "store", "/elsewhere/runs/camp"  # the machine that wrote it kept them there
+    metrics = pd.DataFrame({"epoch": [1, 2, 3], "epoch_seconds": [10.0, 30.0, 20.0],
+                            "tokens_per_s": [100.0, 50.0, 400.0], "wall_seconds": [10.0, 40.0, 60.0]})
+    base = {"dataset": "jsb", "data_origin": "canonical", "data_loaded": "jsb", "data_paper_dataset": "jsb",
+            "data_source": "canonical:/data/shared/polyphonic/JSB Chorales.pickle",
+            "data_files": {"/data/shared/polyphonic/JSB Chorales.pickle": "ab" * 32}, "host": "vm",
+            "status": "ok", "metric": "nll", "sizes": {"hidden": 8}, "epochs_run": 3, "best_valid": 8.25,
+            "test": {"nll": 8.5}, "tokens_per_s": 400.0, "train_seconds": 60.0}
+    for model, knobs in (("rnn", {}), ("srnn", {"arch": "srnn", "init_from": f"{elsewhere}/jsb/rnn/seed=0",
+                                                "pretrained_lr_scale": 0.1})):
+        run = store / "jsb" / model / "seed=0"
+        run.mkdir(parents=True)
+        (run / "config.json").write_text(TrainConfig(dataset="jsb", **knobs).to_json() + "\n")
+        (run / "summary.json").write_text(json.dumps({**base, "run_dir": f"{elsewhere}/jsb/{model}/seed=0"}))
+        metrics.to_csv(run / "metrics.csv", index=False)
+        source = f" from {knobs['init_from']} (lr x 0.1)" if knobs else ""
+        (run / "run.log").write_text(f"2026-11-30 10:09:53 started{source}\n2026-11-30 10:10:00 checkpoint "
+                                     f"'{elsewhere}/jsb/{model}/seed=0/checkpoints/last.pt' is torn\n")
+    before = {p: p.read_bytes() for p in store.rglob("*") if p.is_file()}
+    table = publish(store, tmp_path / "results" / "camp").set_index("point")
+    out = tmp_path / "results" / "camp"
+    assert not _machine_names(tmp_path / "results")
+    assert {p: p.read_bytes() for p in store.rglob("*") if p.is_file()} == before  # the store is left as it was
+    average = (100 * 10 + 50 * 30 + 400 * 20) / 60
+    for model in ("rnn", "srnn"):
+        summary = json.loads((out / "jsb" / model / "seed=0" / "summary.json").read_text())
+        assert summary == {**{k: v for k, v in base.items() if k != "host"}, "tokens_per_s": average,
+                           "data_source": "canonical jsb (polyphonic/JSB Chorales.pickle)",
+                           "data_files": {"polyphonic/JSB Chorales.pickle": "ab" * 32}}
+        assert table.frames_per_s[f"jsb/{model}/seed=0"] == average
+        assert table.data_source[f"jsb/{model}/seed=0"] == "canonical jsb (polyphonic/JSB Chorales.pickle)"
+    child = out / "jsb" / "srnn" / "seed=0"
+    assert json.loads((child / "config.json").read_text())["init_from"] == "../../rnn/seed=0"
+    assert table.init_from["jsb/srnn/seed=0"] == "jsb/rnn/seed=0"
+    log = (child / "run.log").read_text()
+    assert " from ../../rnn/seed=0 (lr x 0.1)" in log and "checkpoint 'checkpoints/last.pt' is torn" in log
+    from rnnlab.train.runs import read_config
+
+    assert read_config(child).init_from == str((out / "jsb" / "rnn" / "seed=0").resolve())
+    again = publish(tmp_path / "results" / "camp", tmp_path / "results" / "again")  # portable: unchanged
+    assert (tmp_path / "results" / "again" / "jsb" / "srnn" / "seed=0" / "run.log").read_text() == log
+    assert again.frames_per_s.tolist() == [average, average]

@@ -524,6 +524,51 @@ def test_train_notebook_passes_every_knob_and_honours_resume(tmp_path):
     assert "resumed from last.pt at epoch 2; extended epochs 2 -> 3" in (run_dir / "run.log").read_text()
 
 
+def test_the_fingerprint_counts_init_from_as_set_wherever_it_points():
+    config = TrainConfig(**{**KNOBS, "arch": "srnn", "init_from": "/a/runs/rnn", "pretrained_lr_scale": 0.1})
+    moved = dataclasses.replace(config, init_from="/b/results/rnn")
+    assert ckpt.config_fingerprint(moved) == ckpt.config_fingerprint(config)
+    assert ckpt.config_fingerprint(dataclasses.replace(config, init_from="", pretrained_lr_scale=1.0)) != \
+        ckpt.config_fingerprint(dataclasses.replace(config, pretrained_lr_scale=1.0))
+    # what checkpoints held before: the path itself hashed (still accepted: see the next test)
+    assert ckpt.legacy_config_fingerprint(moved) != ckpt.legacy_config_fingerprint(config)
+    plain = TrainConfig(**KNOBS)
+    assert ckpt.legacy_config_fingerprint(plain) == ckpt.config_fingerprint(plain)
+
+
+def test_a_pretrained_run_moved_with_its_parent_loads_resumes_and_old_checkpoints_still_load(tmp_path):
+    import shutil
+
+    store = tmp_path / "store"
+    _finished_run(store, "rnn", arch="rnn", epochs=1)
+    config = TrainConfig(**{**KNOBS, "arch": "srnn", "epochs": 1, "init_from": str(store / "rnn"),
+                            "pretrained_lr_scale": 0.1})
+    Trainer(config, run_dir=store / "exp" / "srnn", progress=False).fit()
+    assert json.loads((store / "exp" / "srnn" / "config.json").read_text())["init_from"] == "../../rnn"
+    moved = tmp_path / "published"  # as results/ holds a run store's records: same layout, another place
+    shutil.copytree(store, moved)
+    shutil.rmtree(store)
+    child = moved / "exp" / "srnn"
+    assert read_config(child).init_from == str(moved / "rnn")
+    best = child / "checkpoints" / "best.pt"
+    ckpt.read(best, read_config(child))  # best.pt's fingerprint does not name the parent's old folder
+    Trainer.from_record(child, epochs=2, progress=False).fit()  # nor does last.pt's
+    assert len(load_metrics(child)) == 2
+    # a record written before: config.json holds the absolute path its checkpoints' fingerprint hashed
+    recorded = json.loads((child / "config.json").read_text())
+    old_path = "/elsewhere/runs/rnn"
+    (child / "config.json").write_text(json.dumps({**recorded, "init_from": old_path}))
+    old = read_config(child)
+    assert old.init_from == old_path  # kept as recorded
+    state = torch.load(best, weights_only=True)
+    torch.save({**state, "meta": {**state["meta"], "config_sha256": ckpt.legacy_config_fingerprint(old)}}, best)
+    ckpt.read(best, read_config(child))
+    other = dataclasses.replace(old, init_from="/yet/another/rnn")  # the legacy hash of another path is foreign
+    torch.save({**state, "meta": {**state["meta"], "config_sha256": ckpt.legacy_config_fingerprint(other)}}, best)
+    with pytest.raises(ckpt.ForeignCheckpointError, match="belongs to another run"):
+        ckpt.read(best, read_config(child))
+
+
 def test_the_fingerprint_ignores_knobs_at_their_default_so_new_knobs_keep_old_checkpoints():
     config = TrainConfig(**KNOBS)
     as_recorded_by_an_older_version = {k: v for k, v in config.to_dict().items() if k != "decay_start_patience"}
@@ -584,6 +629,9 @@ def test_a_pretrained_run_resumes_from_anywhere_even_after_its_source_is_gone(tm
     assert run_cli(capsys, "train", *cli_args(knobs), "--init-from", "src", "--run-dir", "child",
                    "--quiet").returncode == 0
     assert read_config(tmp_path / "child").init_from == str(tmp_path / "src")
+    # the record names the parent relative to the child's own folder, in config.json and in run.log
+    assert json.loads((tmp_path / "child" / "config.json").read_text())["init_from"] == "../src"
+    assert " parameters from ../src (lr x 0.1)" in (tmp_path / "child" / "run.log").read_text()
     import shutil
 
     shutil.rmtree(tmp_path / "src")

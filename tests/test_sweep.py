@@ -25,7 +25,7 @@ from rnnlab.cli import main as cli_main
 from rnnlab.errors import RnnlabError
 from rnnlab.train.config import TrainConfig
 from rnnlab.train.lock import RunLock
-from rnnlab.train.runs import load_metrics, read_summary
+from rnnlab.train.runs import load_metrics, read_config, read_summary
 from tests.conftest import PROJECT_ROOT, alive, parent_pid, trainer_after_one_epoch
 
 KNOBS = set(TrainConfig.knob_names())
@@ -305,9 +305,12 @@ def test_local_sweep_runs_points_in_order_records_failures_blocks_dependents_and
     started_b = (b / "run.log").read_text().splitlines()[0][:19]
     finished_a = (a / "run.log").read_text().splitlines()[-1][:19]
     assert started_b >= finished_a  # the child ran after its parent ended
-    assert json.loads((b / "config.json").read_text()) == points["b"].knobs
-    if HAS_INIT_FROM:
-        assert json.loads((b / "config.json").read_text())["init_from"] == str(a)
+    recorded = json.loads((b / "config.json").read_text())
+    if HAS_INIT_FROM:  # the spec names the parent's folder; the record keeps it relative to the child's own
+        assert recorded["init_from"] == "../a" and points["b"].knobs["init_from"] == str(a)
+        assert read_config(b).init_from == str(a)
+        recorded["init_from"] = points["b"].knobs["init_from"]
+    assert recorded == points["b"].knobs
     assert read_summary(a)["status"] == "ok" and len(load_metrics(a)) == 2
 
     # the store keeps the spec, so publishing ships the checkpoints that children start from (a's), no others

@@ -16,6 +16,7 @@ import pytest
 
 from rnnlab.errors import RnnlabError
 from rnnlab.train import TrainConfig, smoke_overrides
+from rnnlab.train.portable import ABSOLUTE_PATH
 from rnnlab.train.runs import load, load_metrics
 from rnnlab.train.trainer import Trainer
 
@@ -54,6 +55,12 @@ def test_run_record_is_complete(run_root):
     assert len(metrics) == summary["epochs_run"] == 5
     assert len(load_metrics(run_dir, "updates")) == summary["updates"] == 60
     assert json.loads((run_dir / "config.json").read_text())["hidden"] == 24
+    # the record names no machine: no host, no folder, no absolute path in any of its text files
+    assert not {"host", "run_dir"} & set(on_disk) and summary["run_dir"] == str(run_dir)  # the caller is told
+    for name in ("config.json", "summary.json", "run.log", "metrics.csv"):
+        assert not ABSOLUTE_PATH.search((run_dir / name).read_text()), name
+    assert on_disk["tokens_per_s"] == pytest.approx(
+        (metrics.tokens_per_s * metrics.epoch_seconds).sum() / metrics.epoch_seconds.sum())  # the run's average
 
 
 def test_kill_9_then_resume_ends_with_exactly_the_uninterrupted_metrics(run_root):

@@ -77,6 +77,23 @@ def test_data_families_separate_canonical_files_from_stand_ins(store):
     assert data_family({"dataset": "arithmetic", "data_source": "generated seed=0"}) == "generated arithmetic"
 
 
+def test_old_and_portable_data_texts_are_one_family_in_the_dashboard(tmp_path):
+    # records written before they named no machine say "canonical:<path>"; new ones "canonical jsb (<file>)"
+    root = tmp_path / "runs"
+    write_run(root, "old", "jsb", "rnn", "tanh", "canonical:/work/shared/data/polyphonic/JSB Chorales.pickle", 8.5)
+    write_run(root, "new", "jsb", "rnn", "gru", "canonical jsb (polyphonic/JSB Chorales.pickle)", 8.4)
+    write_run(root, "nott", "nottingham", "rnn", "gru", "canonical nottingham (polyphonic/derived/Nottingham.pickle)",
+              3.1)
+    runs = load(root)
+    assert filter_options(runs, "data") == ["all", "canonical jsb", "canonical nottingham"]
+    assert set(filter_runs(runs, data="canonical jsb")["run_dir"]) == {str(root / "old"), str(root / "new")}
+    labels = run_labels(runs)
+    assert labels[str(root / "new")] == "rnn/gru h32 jsb" and labels[str(root / "old")] == "rnn/tanh h32 jsb"
+    table = results_beside_papers(runs)
+    jsb = table[table.dataset == "jsb"]
+    assert len(jsb) >= 2 and jsb.comparable.all()  # canonical data, old text or new
+
+
 def test_curves_overlay_the_stored_numbers(store):
     runs = filter_runs(load(store), dataset="bach-music21")
     fig = compare_curves(runs, smooth=1)

@@ -5,19 +5,34 @@
 fallback / generated, source, content sha256), the model
 (arch, cell, sizes, parameters), the recipe's knobs, seed, epochs, status, best valid, the test metric under both
 music conventions (``test_nll`` per frame, ``test_nll_pieces`` mean over pieces), the best model's training-set
-NLL, train seconds, frames per second and the commit. ``beside_paper(table, paper)`` joins the published numbers
-(``rnnlab.papers``) with the difference. Both work on committed results, so report notebooks need no training.
+NLL, train seconds, frames per second (the run's average) and the commit. ``beside_paper(table, paper)`` joins the
+published numbers (``rnnlab.papers``) with the difference. Both work on committed results, so report notebooks need
+no training.
+
+Nothing published names the machine that ran it (``rnnlab.train.portable``): the table's data_source names the set
+and its file (``canonical jsb (polyphonic/JSB Chorales.pickle)``), init_from the parent's point, and ``publish``
+copies each record with init_from relative to the run's folder, run.log's paths relative to it, and a summary
+without host or folder; a record written before that is rewritten so as it is read or copied (its frames per second
+recomputed from its metrics.csv: such a summary held the last epoch's rate).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
 
 from rnnlab.data import Provenance
 from rnnlab.papers import paper_results
+from rnnlab.train.portable import (
+    is_legacy_summary,
+    portable_config,
+    portable_log,
+    portable_summary,
+    resolve_init_from,
+)
 from rnnlab.train.runs import FINISHED
 
 RECIPE_KNOBS = ("optimizer", "lr", "schedule", "decay_beta", "decay_start_patience", "clip", "weight_noise", "bptt",
@@ -46,6 +61,7 @@ def collect(root: str | Path) -> pd.DataFrame:
         summary, config = _read(summary_path), _read(run / "config.json")
         if summary is None or config is None:
             continue
+        summary, config = _portable_record(run, root, summary, config)
         test, train = summary.get("test") or {}, summary.get("train_eval") or {}
         metric = summary.get("metric", "nll")
         sizes = summary.get("sizes") or {}
@@ -56,7 +72,8 @@ def collect(root: str | Path) -> pd.DataFrame:
             "arch": config["arch"], "cell": config["cell"],
             **{k: sizes.get(k) for k in ("hidden", "transition_hidden", "output_hidden", "levels")},
             "n_params": summary.get("n_params"), **{k: config.get(k) for k in RECIPE_KNOBS},
-            "init_from": _relative(config.get("init_from"), root), "seed": config.get("seed"),
+            "init_from": _relative(resolve_init_from(config.get("init_from") or "", run), root),
+            "seed": config.get("seed"),
             "epochs_run": summary.get("epochs_run"), "best_epoch": summary.get("best_epoch"),
             "status": summary.get("status"),
             "best_valid": summary.get("best_valid"), "test_nll": test.get("nll"),
@@ -70,12 +87,40 @@ def collect(root: str | Path) -> pd.DataFrame:
 
 
 def _relative(path: str | None, root: Path) -> str:
+    """A run folder as a point of the campaign in ``root`` (``jsb/dts/seed=0``); outside it, relative to it."""
     if not path:
         return ""
     try:
-        return str(Path(path).resolve().relative_to(root.resolve()))
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
-        return str(path)
+        return Path(os.path.relpath(Path(path).resolve(), root.resolve())).as_posix()
+
+
+def _written_in(run: Path, root: Path, summary: dict) -> tuple[Path, Path]:
+    """The folder a record was written in and its campaign's folder, on the machine that wrote it: where it is now,
+    or, for a summary written before records were portable, the ``run_dir`` it names (it may come from elsewhere)."""
+    recorded = summary.get("run_dir")
+    if not (is_legacy_summary(summary) and isinstance(recorded, str) and os.path.isabs(recorded)):
+        return run.resolve(), root.resolve()
+    depth = len(run.resolve().relative_to(root.resolve()).parts)
+    folder = Path(recorded)
+    return folder, folder.parents[depth - 1] if depth else folder
+
+
+def _portable_record(run: Path, root: Path, summary: dict, config: dict) -> tuple[dict, dict]:
+    """(summary, config) of the run in ``run`` as portable records hold them (``rnnlab.train.portable``)."""
+    folder, _ = _written_in(run, root, summary)
+    metrics = _metrics_rows(run) if is_legacy_summary(summary) else None
+    return portable_summary(summary, metrics), portable_config(config, folder)
+
+
+def _metrics_rows(run: Path) -> list[dict] | None:
+    """The rows of a run's metrics.csv; None without one (or an empty one)."""
+    try:
+        table = pd.read_csv(run / "metrics.csv")  # pandas reads floats back exactly as written
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        return None
+    return table.to_dict("records") if {"tokens_per_s", "epoch_seconds"} <= set(table.columns) else None
 
 
 def beside_paper(table: pd.DataFrame, paper: str, split: str = "test") -> pd.DataFrame:
@@ -239,6 +284,7 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
         for name in PUBLISHED_FILES:
             if (source / name).exists():
                 shutil.copyfile(source / name, target / name)
+        make_portable(source, root, target)
         if (source / "updates.csv").exists():
             binned_updates(pd.read_csv(source / "updates.csv")).to_csv(target / "updates_binned.csv", index=False)
         best = source / "checkpoints" / "best.pt"
@@ -252,6 +298,44 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
     table.to_csv(out.with_suffix(".csv"), index=False)
     table.attrs["being_written"], table.attrs["extension_interrupted"] = being_written, interrupted
     return table
+
+
+def make_portable(run: str | Path, root: str | Path, target: str | Path | None = None) -> list[str]:
+    """Rewrite the record of the run in ``run`` (a point of the campaign in ``root``), or its copy in ``target``, so
+    that it names no machine (``rnnlab.train.portable``): summary.json (no host or folder, portable data fields,
+    an old summary's frames per second recomputed from metrics.csv), config.json (init_from relative to the run)
+    and run.log (paths relative to the run). A file already portable is left as it is; returns the names of the
+    files rewritten. ``publish`` applies it to every copy; scripts/migrate_records_portable.py applied it once to
+    the committed results/."""
+    from rnnlab.train.runs import atomic_write_json, atomic_write_text
+
+    run, root = Path(run), Path(root)
+    target = Path(target) if target is not None else run
+    summary, config = _read(target / "summary.json"), _read(target / "config.json")
+    if summary is None or config is None:
+        return []
+    folder, campaign = _written_in(run, root, summary)
+    new_summary, new_config = _portable_record(run, root, summary, config)
+    rewritten = []
+    if not _same(new_summary, summary):
+        atomic_write_json(target / "summary.json", new_summary)
+        rewritten.append("summary.json")
+    if not _same(new_config, config):
+        atomic_write_json(target / "config.json", new_config)
+        rewritten.append("config.json")
+    log = target / "run.log"
+    if log.exists():
+        text = log.read_text()
+        portable = portable_log(text, folder, campaign)
+        if portable != text:
+            atomic_write_text(log, portable)
+            rewritten.append("run.log")
+    return rewritten
+
+
+def _same(a: dict, b: dict) -> bool:
+    """Equal as JSON (a NaN equals itself)."""
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
 
 
 def _metrics_epochs(run: Path) -> int:

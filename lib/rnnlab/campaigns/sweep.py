@@ -25,6 +25,7 @@ from rnnlab.campaigns.spec import SPEC_FILE, Point, dependents, expand, load_spe
 from rnnlab.errors import RnnlabError, check_positive
 from rnnlab.train.lock import is_locked
 from rnnlab.train.notebook_run import execute_training_notebook, keep_executed_copy
+from rnnlab.train.portable import resolve_init_from
 from rnnlab.train.runs import FINISHED, atomic_write_json, read_summary
 
 ENGINES = ("local", "ray", "inline")
@@ -80,6 +81,7 @@ def _execute(job: dict, run_dir: Path, start: float) -> dict:
         raise
     summary = read_summary(run_dir)
     recorded = json.loads((run_dir / "config.json").read_text())
+    recorded["init_from"] = resolve_init_from(recorded.get("init_from", ""), run_dir)  # recorded relative to the run
     differs = sorted(k for k in job["knobs"] if recorded.get(k) != job["knobs"][k])
     if differs:
         message = (f"the notebook ran {differs[0]}={recorded.get(differs[0])!r}, the spec asks for "

@@ -65,6 +65,8 @@ def main(args: argparse.Namespace) -> int:
         return 0
     ds = load_dataset(args.name, root=args.root, fallback=not args.no_fallback, seed=args.seed)
     print(f"{ds.name}: {ds.description}\nsource: {ds.source}")
+    for read in (ds.provenance.files if ds.provenance is not None else ()):
+        print(f"read: {read.path} (sha256 {read.sha256[:12]})")
     with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
         print(ds.stats().to_string())
     return 0

@@ -32,7 +32,8 @@ class Dataset:
     :class:`rnnlab.data.registry.Provenance`; None for a Dataset built by hand)."""
 
     name: str
-    source: str  # e.g. "canonical:/path/JSB Chorales.pickle", "music21 stand-in (bach-music21)", "generated seed=0"
+    source: str  # e.g. "canonical jsb (polyphonic/JSB Chorales.pickle)", "music21 stand-in (bach-music21): ...",
+    # "generated seed=0": names no folder of this machine (the files read are in provenance)
     kind: str  # "music" | "text" | "synthetic"
     splits: dict[str, list[torch.Tensor]]
     n_in: int
@@ -47,7 +48,8 @@ class Dataset:
 
     def summary_fields(self) -> dict:
         """What a run summary records about its data: ``data_source`` (the text, as always) and, when known, the
-        structured ``data_origin``, ``data_loaded``, ``data_paper_dataset`` and ``data_files`` {path: sha256}."""
+        structured ``data_origin``, ``data_loaded``, ``data_paper_dataset`` and ``data_files`` {file: sha256}, each
+        file named as in a data folder (``polyphonic/JSB Chorales.pickle``) or by its bare name: no machine's path."""
         fields = {"data_source": self.source}
         if self.provenance is not None:
             fields.update(self.provenance.summary_fields())

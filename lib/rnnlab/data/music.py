@@ -24,7 +24,7 @@ import torch
 
 from rnnlab.data.catalog import MUSIC, search_folders
 from rnnlab.data.dataset import HIGHEST_PITCH, LOWEST_PITCH, N_KEYS, SPLITS, Dataset
-from rnnlab.data.registry import DATASETS, Provenance, source_file
+from rnnlab.data.registry import DATASETS, Provenance, canonical_source, source_file
 from rnnlab.data.safe_pickle import safe_load
 from rnnlab.errors import RnnlabError
 
@@ -152,7 +152,8 @@ def load_music(name: str, root=None, max_sequences: int | None = None) -> Datase
     if path is None:
         raise RnnlabError(missing_message(name, root))
     rolls, sha256 = read_rolls_and_sha256(path)
-    ds = music_dataset(name, f"canonical:{path}", rolls, max_sequences, description=DATASETS[name].description)
+    ds = music_dataset(name, canonical_source(name, [path]), rolls, max_sequences,
+                       description=DATASETS[name].description)
     ds.provenance = Provenance("canonical", name, name, (source_file(path, sha256),))
     return ds
 

@@ -21,7 +21,7 @@ import torch
 
 from rnnlab.data.catalog import TEXT, search_folders
 from rnnlab.data.dataset import SPLITS, Dataset
-from rnnlab.data.registry import DATASETS, Provenance, source_file
+from rnnlab.data.registry import DATASETS, Provenance, canonical_source, source_file
 from rnnlab.errors import RnnlabError
 
 EOS = "<eos>"  # end of line, word level
@@ -86,7 +86,7 @@ def load_ptb(name: str, root=None, max_sequences: int | None = None) -> Dataset:
     vocab = build_vocab(lines["train"])
     splits = {split: encode(lines[split][:max_sequences], vocab, f"{paths[split].name}") for split in SPLITS}
     files = tuple(source_file(paths[split], sha256) for split, (_, sha256) in read.items())
-    return Dataset(name=name, source=f"canonical:{paths['train'].parent}", kind="text", splits=splits,
+    return Dataset(name=name, source=canonical_source(name, paths.values()), kind="text", splits=splits,
                    n_in=len(vocab), n_out=len(vocab), loss="categorical", metric=DATASETS[name].metric, vocab=vocab,
                    description="Penn Treebank (Mikolov), " + ("words" if name == "ptb-word" else "characters"),
                    provenance=Provenance("canonical", name, name, files))

@@ -10,6 +10,10 @@ run's ``data_source`` text. Light on purpose: no torch, no numpy, so the CLI and
   fallback for a missing canonical set, generated), with the path and sha256 of every file actually read.
   ``Provenance.from_record`` rebuilds it from a run summary: from the structured ``data_*`` fields when the summary
   has them, else (old records only) from the ``data_source`` text.
+- What a run record says about its data names no machine: :func:`record_path` (a file as the catalog names it,
+  ``polyphonic/JSB Chorales.pickle``, else its bare name), :func:`canonical_source` (the ``data_source`` text of
+  canonical files: ``canonical jsb (polyphonic/JSB Chorales.pickle)``) and :func:`portable_source` (an old text,
+  ``canonical:/some/machine/data/polyphonic/JSB Chorales.pickle``, rewritten so).
 """
 
 from __future__ import annotations
@@ -147,14 +151,46 @@ def paper_dataset(name: str) -> str:
     return DATASETS[name].paper_dataset if name in DATASETS else name
 
 
-def catalog_sha256(path) -> str | None:
-    """The catalogued sha256 of a data file (matched by its path ending in a catalog ``relpath``), or None."""
+def _catalog_entry(path) -> catalog.DataFile | None:
+    """The catalog entry a data file is (its path is, or ends in, the entry's ``relpath``), or None."""
     text = str(path).replace("\\", "/")
     for s in DATASETS.values():
         for entry in s.files:
             if text == entry.relpath or text.endswith("/" + entry.relpath):
-                return entry.sha256
+                return entry
     return None
+
+
+def catalog_sha256(path) -> str | None:
+    """The catalogued sha256 of a data file (matched by its path ending in a catalog ``relpath``), or None."""
+    entry = _catalog_entry(path)
+    return entry.sha256 if entry is not None else None
+
+
+def record_path(path) -> str:
+    """A data file as a run record names it, without the machine's folders: its catalog ``relpath`` (a data folder's
+    layout: ``polyphonic/derived/Nottingham.pickle``, ``ptb/ptb.char.train.txt``), else its bare file name (a cache
+    such as ``bach-music21-all.npz``)."""
+    entry = _catalog_entry(path)
+    return entry.relpath if entry is not None else str(path).replace("\\", "/").rstrip("/").rpartition("/")[2]
+
+
+def canonical_source(name: str, paths) -> str:
+    """The one-line ``data_source`` of canonical set ``name`` read from ``paths``, with no folder of this machine in
+    it: ``canonical jsb (polyphonic/JSB Chorales.pickle)``."""
+    return f"canonical {name} ({', '.join(record_path(p) for p in paths)})"
+
+
+def portable_source(dataset: str, source) -> str | None:
+    """A ``data_source`` text as new records write it: an old ``canonical:<path>`` (a music file, or PTB's folder)
+    becomes :func:`canonical_source`'s text; any other text names no path already and is returned unchanged (None,
+    NaN or a non-text value too)."""
+    if not isinstance(source, str) or not source.startswith("canonical:"):
+        return source
+    path = source[len("canonical:"):].strip()
+    if _catalog_entry(path) is None and dataset in catalog.TEXT:  # PTB's old text named the folder of its three files
+        return canonical_source(dataset, [entry.relpath for entry in catalog.TEXT[dataset].values()])
+    return canonical_source(dataset, [path])
 
 
 @dataclass(frozen=True)
@@ -217,9 +253,16 @@ class Provenance:
         return loaded.label if loaded is not None and loaded.label else self.loaded
 
     def summary_fields(self) -> dict:
-        """Flat fields for a run's summary.json, beside the unchanged ``data_source`` text."""
+        """Flat fields for a run's summary.json, beside the ``data_source`` text: ``data_files`` maps each file read,
+        as :func:`record_path` names it (no folder of this machine), to the sha256 of its bytes."""
         return {"data_origin": self.origin, "data_loaded": self.loaded, "data_paper_dataset": self.paper_dataset,
-                "data_files": {f.path: f.sha256 for f in self.files}}
+                "data_files": {record_path(f.path): f.sha256 for f in self.files}}
+
+    def as_recorded(self) -> Provenance:
+        """This provenance as a run record keeps it: every file named by :func:`record_path` (what
+        ``Provenance.from_record`` rebuilds from :meth:`summary_fields`)."""
+        files = tuple(source_file(record_path(f.path), f.sha256) for f in self.files)
+        return Provenance(self.origin, self.requested, self.loaded, files, self.unknown_label)
 
     @classmethod
     def from_record(cls, record: Mapping) -> Provenance:
@@ -235,8 +278,9 @@ class Provenance:
 
     @classmethod
     def from_source_text(cls, dataset: str, source) -> Provenance:
-        """Old records only: the provenance a ``data_source`` text implies (``canonical:...``, ``generated ...``,
-        the stand-in's text, or a requested set's text that names the stand-in: a fallback)."""
+        """Old records only: the provenance a ``data_source`` text implies (``canonical jsb (...)``, or the older
+        ``canonical:<path>``; ``generated ...``; the stand-in's text; or a requested set's text that names the
+        stand-in: a fallback)."""
         source = "" if source is None or source != source else str(source)  # None or NaN: nothing recorded
         if source.startswith("canonical"):
             return cls("canonical", dataset, dataset)

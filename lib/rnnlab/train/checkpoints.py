@@ -4,7 +4,10 @@
   so a file carrying a pickle payload is refused instead of executed.
 * Every checkpoint carries ``meta``: a format number, the architecture, the cell and a fingerprint of the run's
   config (every knob set away from its default, except the ones a resume may extend, ``epochs`` and
-  ``patience``). A checkpoint of another run is refused in one line naming the file.
+  ``patience``; ``init_from`` counts by whether it is set, not by where it points, which differs between machines
+  and between a run store and results/). A checkpoint of another run is refused in one line naming the file.
+  A checkpoint written before (its fingerprint hashed ``init_from``'s path) is accepted when that path is the one
+  its config.json records (``legacy_config_fingerprint``).
 * ``last.pt`` is never overwritten in place: the previous one is first renamed to ``previous.pt`` and the new one
   is written to a temporary file and renamed. A damaged ``last.pt`` (torn, truncated, random bytes, a payload)
   falls back to ``previous.pt``, losing at most one checkpoint interval, and the run's log says so.
@@ -40,9 +43,26 @@ def config_fingerprint(config: TrainConfig) -> str:
     """sha256 of the config's knobs that differ from their defaults, leaving out those a resume may extend.
 
     Knobs at their default are left out so that a knob added to ``TrainConfig`` later (with a default that keeps
-    the old behaviour) does not make every existing checkpoint look foreign."""
+    the old behaviour) does not make every existing checkpoint look foreign. ``init_from`` enters as ``true`` when
+    set: the run was pretrained, wherever its parent's folder is on this machine."""
+    knobs = _knobs(config)
+    if "init_from" in knobs:
+        knobs["init_from"] = True
+    return _sha256(knobs)
+
+
+def legacy_config_fingerprint(config: TrainConfig) -> str:
+    """The fingerprint checkpoints had before ``init_from`` was recorded relative: its path hashed as written in
+    the config (the absolute path the old config.json holds). Equal to ``config_fingerprint`` without init_from."""
+    return _sha256(_knobs(config))
+
+
+def _knobs(config: TrainConfig) -> dict:
     defaults = TrainConfig().to_dict()
-    knobs = {k: v for k, v in config.to_dict().items() if k not in EXTENSIBLE_KNOBS and v != defaults[k]}
+    return {k: v for k, v in config.to_dict().items() if k not in EXTENSIBLE_KNOBS and v != defaults[k]}
+
+
+def _sha256(knobs: dict) -> str:
     return hashlib.sha256(json.dumps(knobs, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -77,6 +97,8 @@ def read(path: Path, config: TrainConfig, device=None) -> dict:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {str(path)!r} is not an rnnlab checkpoint (no format-{FORMAT} meta)")
     expected = checkpoint_meta(config)
+    if meta.get("config_sha256") == legacy_config_fingerprint(config):  # written before init_from was relative
+        expected["config_sha256"] = meta["config_sha256"]
     for key in ("arch", "cell", "config_sha256"):
         if meta.get(key) != expected[key]:
             theirs, mine = str(meta.get(key))[:12], str(expected[key])[:12]

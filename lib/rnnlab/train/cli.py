@@ -96,7 +96,7 @@ def config_for(args) -> TrainConfig:
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
     if args.run_dir is not None and not str(args.run_dir).strip():
         raise RnnlabError("--run-dir must name a folder (got an empty string); leave it out for a new folder")
-    if given.get("init_from"):  # recorded absolute: the notebook runs elsewhere, a resume may too
+    if given.get("init_from"):  # given relative to here; the notebook runs elsewhere (recorded relative to the run)
         given["init_from"] = str(Path(given["init_from"]).resolve())
     if not args.resume:
         config = TrainConfig(**given)

@@ -11,12 +11,15 @@ folder it writes:
   ``config.json``;
 * ``save_best`` / ``save_last`` / ``write_tables`` / ``write_summary`` write the rest, each atomically.
 
-Nothing in a record names the machine that wrote it: ``summary.json`` carries no host name and no absolute path
-(the folder is where the record is; ``rnnlab.train.runs.load`` adds it when reading).
+Nothing in a record names the machine that wrote it (``rnnlab.train.portable``): ``summary.json`` carries no host
+name and no absolute path (the folder is where the record is; ``rnnlab.train.runs.load`` adds it when reading),
+``config.json``'s ``init_from`` is relative to the run's folder, and ``run.log`` names the folder's own files
+relative to it (the line printed on stdout keeps the full path).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -28,6 +31,7 @@ from rnnlab.errors import RnnlabError
 from rnnlab.train import checkpoints
 from rnnlab.train.config import EXTENSIBLE_KNOBS, TrainConfig, check_resume_knobs
 from rnnlab.train.lock import RunLock
+from rnnlab.train.portable import portable_config, portable_log, relative_init_from
 from rnnlab.train.runs import (
     FINISHED,
     append_log,
@@ -80,8 +84,8 @@ class RunRecord:
         return self.checkpoint_dir / checkpoints.BEST
 
     def log(self, line: str) -> None:
-        """One line to the run's ``run.log`` and to stdout."""
-        append_log(self.run_dir, line)
+        """One line to the run's ``run.log`` (its folder's paths relative to it) and to stdout (as given)."""
+        append_log(self.run_dir, portable_log(line, self.run_dir))
         print(f"[{self.name}] {line}", flush=True)
 
     def release(self) -> None:
@@ -129,9 +133,11 @@ class RunRecord:
         else:
             self.log(f"started {self.name} (seed {config.seed}, pid {os.getpid()})")
             if pretrained:
-                self.log(f"initialised {len(pretrained)} of {n_tensors} parameters from {config.init_from} "
+                source = relative_init_from(config.init_from, self.run_dir.resolve())
+                self.log(f"initialised {len(pretrained)} of {n_tensors} parameters from {source} "
                          f"(lr x {config.pretrained_lr_scale}): {', '.join(pretrained)}")
-        atomic_write_text(self.run_dir / "config.json", config.to_json() + "\n")
+        recorded_config = portable_config(config.to_dict(), self.run_dir.resolve())  # init_from relative to the run
+        atomic_write_text(self.run_dir / "config.json", json.dumps(recorded_config, indent=2, sort_keys=True) + "\n")
         return opened
 
     # -------------------------------------------------------------------------------------------------- writing

@@ -2,7 +2,7 @@
 
 A run directory holds::
 
-    config.json        the full TrainConfig (``--resume`` rebuilds the run from it)
+    config.json        the full TrainConfig (``--resume`` rebuilds the run from it; init_from relative to the run)
     run.log            one line per event: started, resumed, extended, fell back to previous.pt
     metrics.csv        one row per epoch (train/valid metric, lr, grad norm, clip events, wall seconds, tokens/s)
     updates.csv        one row per update (train loss, grad norm, lr, wall seconds) for per-update curves
@@ -75,8 +75,10 @@ def read_summary(run_dir: Path) -> dict | None:
 
 
 def read_config(run_dir: Path | str):
-    """The ``TrainConfig`` recorded in ``run_dir/config.json``; one-line errors for a missing or unreadable one."""
+    """The ``TrainConfig`` recorded in ``run_dir/config.json``; one-line errors for a missing or unreadable one.
+    Its ``init_from``, recorded relative to ``run_dir``, comes back absolute (``rnnlab.train.portable``)."""
     from rnnlab.train.config import TrainConfig
+    from rnnlab.train.portable import resolve_init_from
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -84,7 +86,10 @@ def read_config(run_dir: Path | str):
     path = run_dir / "config.json"
     if not path.exists():
         raise RnnlabError(f"run folder {str(run_dir)!r} has no config.json (not a run record)")
-    return TrainConfig.from_dict(_read_json_object(path)).validate()
+    values = _read_json_object(path)
+    if isinstance(values.get("init_from"), str):
+        values["init_from"] = resolve_init_from(values["init_from"], run_dir)
+    return TrainConfig.from_dict(values).validate()
 
 
 def _read_json_object(path: Path) -> dict:

@@ -107,7 +107,8 @@ class Trainer:
             raise RnnlabError("resume needs the run_dir of the run to continue")
         if run_dir is not None and str(run_dir).strip() == "":
             raise RnnlabError("run_dir must name a folder (got an empty string); leave it out for a new folder")
-        if config.init_from:  # recorded absolute, so a resume from another working directory finds it
+        if config.init_from:  # a given path is relative to the working directory; the record keeps it relative
+            # to the run's folder and read_config resolves it back (rnnlab.train.portable)
             config = dataclasses.replace(config, init_from=str(Path(config.init_from).resolve()))
         self.config = config.validate()
         self.device = resolve_device(config.device)
