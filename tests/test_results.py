@@ -348,8 +348,8 @@ def test_the_machine_check_finds_what_records_held_before(tmp_path):
 
 
 def test_committed_frames_per_s_is_each_runs_average():
+    from rnnlab.train.portable import average_rate
     from rnnlab.train.runs import load_metrics
-    from rnnlab.train.trainer import average_rate
 
     tables = [t for t in sorted(RESULTS.glob("*.csv")) if (RESULTS / t.stem).is_dir()]
     checked = 0

@@ -12,7 +12,7 @@ path and no host name:
 * ``summary.json`` names its data by set, file (as in a data folder) and sha256: ``data_source`` ``canonical jsb
   (polyphonic/JSB Chorales.pickle)``, ``data_files`` ``{"polyphonic/JSB Chorales.pickle": "<sha256>"}``
   (``rnnlab.data.canonical_source``, ``record_path``); it has no ``host`` and no ``run_dir``, and its
-  ``tokens_per_s`` is the run's average (``rnnlab.train.trainer.average_rate``).
+  ``tokens_per_s`` is the run's average (``average_rate``).
 * ``run.log`` names the files of its own folder relative to it (:func:`portable_log`).
 
 :func:`portable_config`, :func:`portable_summary` and :func:`portable_log` rewrite a record of either age into this
@@ -77,8 +77,6 @@ def portable_summary(summary: Mapping, metrics: list[dict] | None = None) -> dic
     without the machine's folders (values otherwise unchanged). An old summary's ``tokens_per_s`` (its last epoch's
     rate) becomes the run's average over ``metrics`` (the rows of its metrics.csv) when they are given. A summary
     that is portable already is returned equal."""
-    from rnnlab.train.trainer import average_rate
-
     out = {key: value for key, value in summary.items() if key not in LEGACY_SUMMARY_KEYS}
     if "data_source" in out:
         out["data_source"] = portable_source(str(out.get("dataset")), out["data_source"])
@@ -105,3 +103,12 @@ def portable_log(text: str, run_dir, root=None) -> str:
         text = pattern.sub(lambda match, folder=folder: Path(os.path.relpath(match.group(0), folder)).as_posix(),
                            text)
     return text
+
+
+def average_rate(history: list[dict]) -> float | None:
+    """The run's training throughput: tokens (music: frames) over training seconds, summed over every epoch (the
+    last epoch's rate alone misreports a run whose speed varied)."""
+    seconds = sum(row["epoch_seconds"] for row in history)
+    if not history or seconds <= 0:
+        return None
+    return sum(row["tokens_per_s"] * row["epoch_seconds"] for row in history) / seconds

@@ -26,6 +26,7 @@ from rnnlab.train.callbacks import Callback, ProgressBar
 from rnnlab.train.config import TrainConfig
 from rnnlab.train.losses import LOWER_IS_BETTER, MetricTotals, PieceTotals, is_better, metric_from_nats, token_losses
 from rnnlab.train.optimizers import make_optimizer, set_lr
+from rnnlab.train.portable import average_rate
 from rnnlab.train.record import RunRecord, provenance
 from rnnlab.train.regularizers import weight_noise
 from rnnlab.train.runs import (
@@ -377,15 +378,6 @@ class Trainer:
             "data_sha256": self.dataset.content_sha256(),
             "nll_convention": "per frame (nll) and mean over pieces (nll_pieces)" if self.metric == "nll" else None,
         }
-
-
-def average_rate(history: list[dict]) -> float | None:
-    """The run's training throughput: tokens (music: frames) over training seconds, summed over every epoch (the
-    last epoch's rate alone misreports a run whose speed varied)."""
-    seconds = sum(row["epoch_seconds"] for row in history)
-    if not history or seconds <= 0:
-        return None
-    return sum(row["tokens_per_s"] * row["epoch_seconds"] for row in history) / seconds
 
 
 class _Diverged(Exception):
