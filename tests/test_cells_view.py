@@ -3,12 +3,15 @@ torch's FLOP counter."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 
 from rnnlab.errors import RnnlabError
+from rnnlab.nets.archs import ARCHS, CONSTRUCTIONS, DEPTH_KNOBS, Arch, arch_with
 from rnnlab.nets.cost import flops_per_step, one_step_cost
-from rnnlab.viz.cells_view import PRESETS, architecture_diagram, construction, diagram_boxes, preset_construction
+from rnnlab.viz.cells_view import architecture_diagram, construction, diagram_boxes, preset_construction, preset_zoo
 from rnnlab.viz.cells_widget import compose
 from rnnlab.viz.paper_tables import PASCANU_TABLE1, printed_interval, table1_kwargs
 
@@ -79,10 +82,11 @@ def test_diagram_draws_one_box_per_layer_and_one_arrow_per_matrix():
 
 
 def test_zoo_diagram_holds_every_preset():
-    fig = architecture_diagram([preset_construction(a) for a in PRESETS])
+    fig = architecture_diagram(preset_zoo())
     titles = {a.text for a in fig.layout.annotations if a.text and a.text.startswith("<b>")}
-    assert titles == {"<b>RNN</b>", "<b>DT-RNN</b>", "<b>DT(S)-RNN</b>", "<b>DO-RNN</b>", "<b>DOT-RNN</b>",
-                      "<b>DOT(S)-RNN</b>", "<b>sRNN</b>"}
+    assert titles == {f"<b>{arch.label}</b>" for arch in ARCHS.values()}
+    assert titles >= {"<b>RNN</b>", "<b>DT-RNN</b>", "<b>DT(S)-RNN</b>", "<b>DO-RNN</b>", "<b>DOT-RNN</b>",
+                      "<b>DOT(S)-RNN</b>", "<b>sRNN</b>"}  # Pascanu's names
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -116,12 +120,12 @@ def test_composer_picks_the_preset(depths, arch):
 nets = pytest.importorskip("rnnlab.nets", reason="rnnlab.nets not importable")
 
 
-@pytest.mark.parametrize("arch", PRESETS)
+@pytest.mark.parametrize("arch", list(ARCHS))
 def test_built_preset_counts_equal_the_drawn_matrices(arch):
     sizes = {}
-    if arch in ("dt-rnn", "dts-rnn", "dot-rnn", "dots-rnn"):
+    if ARCHS[arch].deep_transition:
         sizes["transition_hidden"] = 7
-    if arch in ("do-rnn", "dot-rnn", "dots-rnn"):
+    if ARCHS[arch].deep_output:
         sizes["output_hidden"] = 5
     model = nets.build_model(arch=arch, cell="tanh", n_in=20, n_out=12, hidden=9, **sizes)
     drawn = preset_construction(arch, 20, 12, 9, 7, 5, levels=2)
@@ -137,10 +141,25 @@ def test_composed_models_count_what_the_diagram_draws(depths):
     assert nets.count_weights(model) == construction(10, 8, 12, **depths).n_weights
 
 
-@pytest.mark.parametrize("depths", [dict(levels=2, transition_depth=2), dict(levels=3, output_depth=2)])
-def test_stacking_deep_levels_is_refused_not_silently_flattened(depths):
-    with pytest.raises(RnnlabError, match="stacks plain levels only"):
-        compose("tanh", 12, **depths)
+def _combinations_without_a_preset() -> list[dict]:
+    """compose() depths for every valid combination of constructions that no preset of ARCHS has (today: stacking
+    together with a deep transition or a deep output)."""
+    found = []
+    for on in itertools.product((False, True), repeat=len(CONSTRUCTIONS)):
+        flags = dict(zip(CONSTRUCTIONS, on, strict=True))
+        if (flags["shortcut"] and not flags["deep_transition"]) or arch_with(**flags) is not None:
+            continue
+        depths = {knob: 2 if flags[flag] else 1 for flag, knob in DEPTH_KNOBS.items()}
+        found.append({**depths, "shortcut": flags["shortcut"]})
+    return found
+
+
+def test_a_combination_no_preset_has_is_refused_not_silently_flattened():
+    combinations = _combinations_without_a_preset()
+    assert combinations or pytest.skip("ARCHS has a preset for every combination")
+    for depths in combinations:
+        with pytest.raises(RnnlabError, match=r"no preset of rnnlab.nets.ARCHS combines .*stacked.*srnn: stacked"):
+            compose("tanh", 12, **depths)
 
 
 def test_pascanu_table1_is_reproduced_by_the_built_models():
@@ -203,6 +222,52 @@ def test_composer_redraws_the_diagram_and_the_counts_when_a_slider_moves():
     transition_depth.value = 1  # the shortcut needs depth >= 2: the composer drops it instead of failing
     assert "<b>rnn</b>" in report.value
     levels.value, output_depth.value = 2, 2  # drawn, but rnnlab.nets cannot build it: said in the report
-    assert "cannot build this one" in report.value and "stacks plain levels only" in report.value
+    assert "cannot build this one" in report.value and "no preset of rnnlab.nets.ARCHS combines" in report.value
     assert diagram_boxes(figure) == len([n for n in construction(88, 88, 16, output_depth=2, levels=2).nodes
                                          if not n.key.startswith("next")])
+
+
+# ----------------------------------------------------------------------------- the views ask rnnlab.nets.ARCHS
+def test_arch_flags_are_the_constructions_the_views_read():
+    """``CONSTRUCTIONS`` (what the views and compose read) are exactly the boolean fields of ``Arch``, and each
+    depth knob belongs to one of them."""
+    import dataclasses
+
+    flags = [f.name for f in dataclasses.fields(Arch) if f.type in (bool, "bool")]
+    assert tuple(flags) == CONSTRUCTIONS
+    assert set(DEPTH_KNOBS) <= set(CONSTRUCTIONS)
+
+
+@pytest.mark.parametrize("combination", range(3))
+def test_a_preset_added_to_archs_is_drawn_composed_and_built_without_touching_the_views(monkeypatch, combination):
+    """Register a temporary preset (a combination of constructions no preset has, e.g. stacked levels with a deep
+    transition): the zoo draws it with its constructions and title, ``preset_construction`` knows it, the composer
+    picks it for its depths instead of refusing them, and the model it builds counts what the diagram draws."""
+    combinations = _combinations_without_a_preset()
+    if combination >= len(combinations):
+        pytest.skip("ARCHS has a preset for nearly every combination")
+    depths = combinations[combination]
+    flags = {flag: depths[knob] > 1 for flag, knob in DEPTH_KNOBS.items()} | {"shortcut": depths["shortcut"]}
+    monkeypatch.setitem(ARCHS, "new-rnn", Arch("new-rnn", "a new preset", label="NEW-RNN", **flags))
+    zoo = preset_zoo(20, 12, 9, transition_hidden=9, output_hidden=9)
+    assert [c.title for c in zoo] == [a.label for a in ARCHS.values()] and "NEW-RNN" in [c.title for c in zoo]
+    drawn = preset_construction("new-rnn", 20, 12, 9, levels=2)
+    assert drawn.n_weights == construction(20, 12, 9, **depths).n_weights
+    assert "<b>NEW-RNN</b>" in {a.text for a in architecture_diagram(zoo).layout.annotations}
+    kwargs = compose("tanh", 9, n_in=20, n_out=12, **depths)
+    assert kwargs["arch"] == "new-rnn"
+    assert {knob: kwargs.get(knob, 1) for knob in DEPTH_KNOBS.values()} == {k: depths[k] for k in DEPTH_KNOBS.values()}
+    assert nets.count_weights(nets.build_model(**kwargs)) == drawn.n_weights
+
+
+def test_notebook_02_lists_no_preset_by_hand():
+    """Notebook 02 asks ``ARCHS`` (or the views that do): none of its code cells names two presets itself."""
+    import json
+    from pathlib import Path
+
+    notebook = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "02_cells.ipynb").read_text())
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            text = "".join(cell["source"])
+            named = [a for a in ARCHS if f'"{a}"' in text or f"'{a}'" in text]
+            assert len(named) < 2, f"a code cell of notebook 02 lists presets by hand: {named}"

@@ -240,3 +240,21 @@ def load_bach_music21(max_sequences: int | None = None, rebuild: bool = False):
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()  # the cache the rolls were read from (or just written)
     ds.provenance = Provenance("stand-in", "bach-music21", "bach-music21", (source_file(path, sha256),))
     return ds
+
+
+def load(name: str, root=None, *, seed: int = 0, max_sequences: int | None = None, rebuild: bool = False):
+    """The loader of the stand-in (:mod:`rnnlab.data.loaders`): :func:`load_bach_music21` (no files, no seed)."""
+    return load_bach_music21(max_sequences=max_sequences, rebuild=rebuild)
+
+
+def fetch(name: str, dest=None, timeout: float | None = None, deadline: float | None = None) -> list[Path]:
+    """``rnnlab data fetch bach-music21``: build the cache from music21's corpus (nothing is downloaded)."""
+    return [load_rolls()[1]]
+
+
+def inventory_rows(name: str) -> list[dict]:
+    """The stand-in's row of ``rnnlab data list``: its cache."""
+    path = cache_path()
+    return [{"dataset": name, "status": "cached" if path.is_file() else "built on first use", "file": str(path),
+             "bytes": path.stat().st_size if path.is_file() else 0,
+             "source": "music21's bundled Bach chorales (offline stand-in for jsb)"}]

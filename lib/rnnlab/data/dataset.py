@@ -73,12 +73,23 @@ class Dataset:
                 digest.update(tensor.contiguous().numpy().tobytes())
         return digest.hexdigest()
 
+    @property
+    def token_input(self) -> bool:
+        """Its inputs are token ids (a vocabulary), not 0/1 frames: its kind's fact in the registry."""
+        from rnnlab.data.registry import KIND_SPECS
+
+        return KIND_SPECS[self.kind].token_input
+
     def decode(self, tokens) -> str:
-        """Text of a token sequence (text and synthetic sets); characters are joined, words spaced."""
+        """Text of a token sequence (text and synthetic sets), its symbols joined as its registry unit says
+        (``DatasetSpec.separator``: words spaced, characters abut; a set outside the registry: abut)."""
+        from rnnlab.data.registry import DATASETS
+
         if self.vocab is None:
             raise RnnlabError(f"{self.name} is a music set; it has no vocabulary to decode")
         symbols = [self.vocab[int(t)] for t in tokens]
-        return " ".join(symbols) if self.name == "ptb-word" else "".join(symbols)
+        spec = DATASETS.get(self.name)
+        return (spec.separator if spec is not None else "").join(symbols)
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}={len(v)}" for k, v in self.splits.items())

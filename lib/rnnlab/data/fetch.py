@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rnnlab.data import catalog
 from rnnlab.data.catalog import MUSIC, PTB_ARCHIVE, TEXT, DataFile, files_of, search_folders
+from rnnlab.data.loaders import loader
 from rnnlab.data.registry import DATASETS
 from rnnlab.errors import RnnlabError, check_choice
 from rnnlab.files import atomic_write
@@ -101,17 +102,14 @@ def fetch(name: str, dest: str | Path | None = None, source_dir: str | Path | No
     check_choice("dataset", name, DATASETS)
     dest = Path(dest) if dest is not None else catalog.download_dir()
     deadline = time.monotonic() + total_timeout if total_timeout is not None else None
-    if name == "bach-music21":
-        from rnnlab.data.bach_music21 import load_rolls
-
-        return [load_rolls()[1]]
-    if not files_of(name):
-        return []  # synthetic: generated from a seed, nothing to fetch
+    if not files_of(name):  # nothing catalogued: generated from a seed, or made by its loader (the stand-in)
+        own = getattr(loader(name), "fetch", None)
+        return own(name, dest, timeout, deadline) if own is not None else []
     if source_dir is not None:
         return import_local(name, Path(source_dir), dest)
-    if name in MUSIC:
+    if name in MUSIC:  # alternative files, any one of them is enough
         return [_download_music(name, dest, timeout, deadline)]
-    return _download_ptb(name, dest, timeout, deadline)
+    return _download_ptb(name, dest, timeout, deadline)  # one file per split, all needed
 
 
 def _download_music(name: str, dest: Path, timeout: float, deadline: float | None) -> Path:
@@ -151,8 +149,9 @@ def _download_ptb(name: str, dest: Path, timeout: float, deadline: float | None)
     if all(_present(e, dest) for e in entries.values()):
         return [dest / e.relpath for e in entries.values()]
     failures = []
-    attempts = [(PTB_ARCHIVE, lambda: _ptb_from_archive(entries, timeout, deadline)),
-                ("mirror", lambda: {s: download_bytes(e.urls[0], timeout, deadline) for s, e in entries.items()})]
+    attempts = [(PTB_ARCHIVE, lambda: _ptb_from_archive(entries, timeout, deadline))] if all(
+        e.archive_member for e in entries.values()) else []  # only files catalogued inside PTB's archive
+    attempts.append(("mirror", lambda: {s: download_bytes(e.urls[0], timeout, deadline) for s, e in entries.items()}))
     for label, attempt in attempts:
         try:
             contents = attempt()
@@ -212,17 +211,13 @@ def inventory(root: str | Path | None = None):
     folders = search_folders(root)
     rows = []
     for name, spec in DATASETS.items():
-        if spec.kind == "synthetic":
+        if spec.status == "generated":
             rows.append({"dataset": name, "status": "generated", "file": "", "bytes": 0,
                          "source": "generated from a seed (no files)"})
             continue
-        if name == "bach-music21":
-            from rnnlab.data.bach_music21 import cache_path
-
-            path = cache_path()
-            rows.append({"dataset": name, "status": "cached" if path.is_file() else "built on first use",
-                         "file": str(path), "bytes": path.stat().st_size if path.is_file() else 0,
-                         "source": "music21's bundled Bach chorales (offline stand-in for jsb)"})
+        own = getattr(loader(name), "inventory_rows", None) if not files_of(name) else None
+        if own is not None:  # a set without catalogued files, made by its loader (the stand-in: its cache)
+            rows.extend(own(name))
             continue
         present = [(entry, entry.found_in(folders)) for entry in files_of(name)]
         present = [(entry, path) for entry, path in present if path is not None]

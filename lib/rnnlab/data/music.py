@@ -164,3 +164,8 @@ def music_dataset(name: str, source: str, rolls: dict[str, list[np.ndarray]], ma
     splits = {s: [torch.from_numpy(r).float() for r in rolls[s][:max_sequences]] for s in SPLITS}
     return Dataset(name=name, source=source, kind="music", splits=splits, n_in=N_KEYS, n_out=N_KEYS,
                    loss="bernoulli", metric="nll", description=description)
+
+
+def load(name: str, root=None, *, seed: int = 0, max_sequences: int | None = None) -> Dataset:
+    """The loader of the canonical music sets (:mod:`rnnlab.data.loaders`): :func:`load_music` (no seed)."""
+    return load_music(name, root, max_sequences)

@@ -90,3 +90,8 @@ def load_ptb(name: str, root=None, max_sequences: int | None = None) -> Dataset:
                    n_in=len(vocab), n_out=len(vocab), loss="categorical", metric=DATASETS[name].metric, vocab=vocab,
                    description="Penn Treebank (Mikolov), " + ("words" if name == "ptb-word" else "characters"),
                    provenance=Provenance("canonical", name, name, files))
+
+
+def load(name: str, root=None, *, seed: int = 0, max_sequences: int | None = None) -> Dataset:
+    """The loader of PTB's two sets (:mod:`rnnlab.data.loaders`): :func:`load_ptb` (no seed)."""
+    return load_ptb(name, root, max_sequences)

@@ -4,7 +4,9 @@ Every other module asks this one (``rnnlab.data`` re-exports it); nothing else l
 run's ``data_source`` text. Light on purpose: no torch, no numpy, so the CLI and the config checks can import it.
 
 - :data:`DATASETS` maps each name to a :class:`DatasetSpec` (kind, unit, metric, canonical or stand-in and of what,
-  and its files, looked up live in :mod:`rnnlab.data.catalog` with their sha256).
+  the module that loads it, its options, and its files, looked up live in :mod:`rnnlab.data.catalog` with their
+  sha256); :data:`KIND_SPECS` what the sets of each kind share (loss, token inputs, default loader). A new set is
+  one line here and, of a new kind or format, its loader module (:mod:`rnnlab.data.loaders` says what it provides).
 - :data:`MUSIC_SETS` / :func:`music_sets`, :func:`dataset_names`, :func:`stand_in_for`, :func:`paper_dataset`.
 - :class:`Provenance`: where a loaded :class:`~rnnlab.data.dataset.Dataset` came from (canonical file, stand-in,
   fallback for a missing canonical set, generated), with the path and sha256 of every file actually read.
@@ -24,7 +26,26 @@ from dataclasses import dataclass
 from rnnlab.data import catalog
 from rnnlab.errors import check_choice
 
-KINDS = ("music", "text", "synthetic")
+
+@dataclass(frozen=True)
+class Kind:
+    """What the datasets of one kind share: ``loss`` (bernoulli over 0/1 frames, categorical over tokens),
+    ``token_input`` (the inputs are token ids, so a model indexes its input matrix) and ``loader`` (the module of
+    :mod:`rnnlab.data` that loads a set of this kind unless its registry line names another; see
+    :mod:`rnnlab.data.loaders`)."""
+
+    loss: str
+    token_input: bool
+    loader: str
+
+
+KIND_SPECS: dict[str, Kind] = {
+    "music": Kind("bernoulli", token_input=False, loader="music"),
+    "text": Kind("categorical", token_input=True, loader="ptb"),
+    "synthetic": Kind("categorical", token_input=True, loader="synthetic"),
+}
+KINDS = tuple(KIND_SPECS)  # ("music", "text", "synthetic")
+SEPARATORS = {"word": " "}  # how decoded symbols are joined, by unit (every other unit: ""; characters abut)
 ORIGINS = ("canonical", "stand-in", "fallback", "generated")  # how the data of a loaded dataset was obtained
 UNKNOWN = "unknown"  # only for an old run record whose data_source text names none of the above
 
@@ -37,7 +58,9 @@ class DatasetSpec:
     ("quarter-note frame", "eighth-note frame", "word", "character"). ``metric``: nll (nats per frame) | ppl | bpc |
     accuracy. ``stand_in_for``: the paper dataset this one replaces when that one is not available (None: it is a
     paper dataset itself). ``label``: how runs on this data are grouped (:attr:`Provenance.family`) when it is a
-    stand-in. ``files``: its catalogued source files (:mod:`rnnlab.data.catalog`, with sha256).
+    stand-in. ``files``: its catalogued source files (:mod:`rnnlab.data.catalog`, with sha256). ``loader``: the
+    module of :mod:`rnnlab.data` that loads it (its ``load``; "": its kind's, :data:`KIND_SPECS`). ``options``: what
+    ``load_dataset`` takes for it besides ``max_sequences`` (None: its loader's ``check_options`` decides).
     """
 
     name: str
@@ -47,6 +70,13 @@ class DatasetSpec:
     metric: str
     stand_in_for: str | None = None
     label: str = ""
+    loader: str = ""
+    options: tuple[str, ...] | None = ()
+
+    def __post_init__(self):
+        check_choice("kind", self.kind, KIND_SPECS)
+        if not self.loader:
+            object.__setattr__(self, "loader", KIND_SPECS[self.kind].loader)
 
     @property
     def status(self) -> str:
@@ -72,7 +102,17 @@ class DatasetSpec:
 
     @property
     def loss(self) -> str:
-        return "bernoulli" if self.kind == "music" else "categorical"
+        return KIND_SPECS[self.kind].loss
+
+    @property
+    def token_input(self) -> bool:
+        """Its inputs are token ids (a vocabulary), not 0/1 frames."""
+        return KIND_SPECS[self.kind].token_input
+
+    @property
+    def separator(self) -> str:
+        """What joins decoded symbols: a space between words, nothing between characters."""
+        return SEPARATORS.get(self.unit, "")
 
     @property
     def quarter_length(self) -> float | None:
@@ -93,14 +133,17 @@ _SPECS = (  # paper order: the four music sets, the stand-in, PTB, the synthetic
                 "nll"),
     DatasetSpec("pianomidi", "music", "Piano-midi.de: 124 classical piano pieces, eighth-note frames", EIGHTH, "nll"),
     DatasetSpec("bach-music21", "music", "offline JSB stand-in from music21's Bach chorales (concert pitch)",
-                QUARTER, "nll", stand_in_for="jsb", label=STAND_IN_LABEL),
+                QUARTER, "nll", stand_in_for="jsb", label=STAND_IN_LABEL, loader="bach_music21",
+                options=("rebuild",)),
     DatasetSpec("ptb-word", "text", "Penn Treebank (Mikolov), words, 10k vocabulary incl. <eos>", "word", "ppl"),
     DatasetSpec("ptb-char", "text", "Penn Treebank (Mikolov), characters, 50 symbols incl. end of line", "character",
                 "bpc"),
     DatasetSpec("arithmetic", "synthetic", "sum/difference of numbers up to 8 digits with distractor letters",
-                "character", "accuracy"),
-    DatasetSpec("xml", "synthetic", "random nested XML tags of 2-10 lowercase letters", "character", "accuracy"),
-    DatasetSpec("memorize", "synthetic", "read 5 symbols from 26, then reproduce them", "character", "accuracy"),
+                "character", "accuracy", options=None),
+    DatasetSpec("xml", "synthetic", "random nested XML tags of 2-10 lowercase letters", "character", "accuracy",
+                options=None),
+    DatasetSpec("memorize", "synthetic", "read 5 symbols from 26, then reproduce them", "character", "accuracy",
+                options=None),
 )
 DATASETS: dict[str, DatasetSpec] = {s.name: s for s in _SPECS}
 

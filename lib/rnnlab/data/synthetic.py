@@ -155,3 +155,13 @@ def marked_example(ds: Dataset, split: str, index: int) -> str:
     if all(scored):
         return text
     return "".join(f"[{char}]" if flag else char for char, flag in zip(text, scored, strict=True))
+
+
+def load(name: str, root=None, *, seed: int = 0, max_sequences: int | None = None, **knobs) -> Dataset:
+    """The loader of the synthetic tasks (:mod:`rnnlab.data.loaders`): :func:`generate` from ``seed`` (no files)."""
+    return generate(name, seed=seed, max_sequences=max_sequences, **knobs)
+
+
+def check_options(name: str, options: dict) -> None:
+    """The loader's option check (:mod:`rnnlab.data.loaders`): the task's generator knobs and split sizes."""
+    check_task_knobs(name, options)

@@ -1,6 +1,9 @@
 """``model_config``: the knobs of a model (cell × architecture) and the rules they must satisfy.
 
-``build_model`` (``model.py``) builds what ``model_config`` resolves; the presets themselves are ``archs.ARCHS``.
+``MODEL_KNOBS`` is the one list of the knobs (default, and who sets each: a training run, the dataset, or only a
+caller of ``build_model``); ``model_config`` takes exactly those, and ``model_knobs_for`` reads a training run's
+from its ``TrainConfig`` and data. ``build_model`` (``model.py``) builds what ``model_config`` resolves; the presets
+themselves are ``archs.ARCHS``.
 Every fact about a cell is asked of its class (``rnnlab.cells.CELLS[cell]``), never decided here by its name.
 
 Rules (the project's decision):
@@ -24,12 +27,90 @@ Rules (the project's decision):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rnnlab.cells import CELLS, NONLINEARITIES
 from rnnlab.errors import RnnlabError, check_choice, check_positive
-from rnnlab.nets.archs import ARCHS
+from rnnlab.nets.archs import ARCHS, DEPTH_KNOBS
 
 FUSED_CHOICES = ("auto", "never")
 INIT_CHOICES = ("default", "pascanu")
+SOURCES = ("run", "dataset", "caller")
+REQUIRED = object()  # the default of a knob that has none
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One model knob: its default (``REQUIRED``: none) and who sets it. ``source``: ``run`` (a training run: a
+    ``TrainConfig`` knob of the same name), ``dataset`` (the loaded Dataset's attribute of the same name:
+    ``build_model_for`` sizes the model to the data) or ``caller`` (only callers of ``build_model``: notebooks, the
+    CLI; a training run leaves it at its default)."""
+
+    default: object
+    source: str
+    doc: str
+
+    def __post_init__(self):
+        check_choice("source", self.source, SOURCES)
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+MODEL_KNOBS: dict[str, Knob] = {  # in the order of a model's config
+    "arch": Knob("rnn", "run", "the preset: an ARCHS id"),
+    "cell": Knob("tanh", "run", "the recurrent cell: a CELLS name"),
+    "n_in": Knob(REQUIRED, "dataset", "input width (the vocabulary size with token_input)"),
+    "n_out": Knob(REQUIRED, "dataset", "output width (logits)"),
+    "hidden": Knob(REQUIRED, "run", "state units per level"),
+    "transition_hidden": Knob(None, "run", "width of the intermediate transition layers (None: hidden)"),
+    "output_hidden": Knob(None, "run", "width of the deep-output layers (None: hidden)"),
+    "transition_depth": Knob(2, "caller", "layers of a deep transition (archs with one)"),
+    "output_depth": Knob(2, "caller", "affine maps of a deep output (archs with one)"),
+    "levels": Knob(2, "run", "stacked levels (stacked archs)"),
+    "input_depth": Knob(0, "caller", "dense layers before the recurrence"),
+    "input_hidden": Knob(None, "caller", "width of the deep-input layers (None: hidden)"),
+    "nonlinearity": Knob("tanh", "run", "phi of a cell that takes it and of every dense layer"),
+    "transition_nonlinearity": Knob(None, "caller", "phi of the intermediate transition layers (None: nonlinearity)"),
+    "output_nonlinearity": Knob(None, "caller", "phi of the deep-output layers (None: nonlinearity)"),
+    "forget_bias": Knob(None, "run", "forget-gate bias at init (None: the cell's default)"),
+    "pool_size": Knob(2, "caller", "units pooled by an lp or maxout unit"),
+    "lp_p": Knob(None, "caller", "p of the lp units (None: learned)"),
+    "token_input": Knob(False, "dataset", "inputs are token ids (the input matrix is indexed)"),
+    "dropout": Knob(0.0, "run", "non-recurrent dropout into and out of every level"),
+    "fused": Knob("auto", "caller", "auto: plain levels train through fused torch.nn modules; never"),
+    "init": Knob("default", "run", "default (PyTorch) or pascanu"),
+    "equations": Knob(None, "run", "cell graph only: the cell written as equations (None or '': its default)"),
+}
+"""The one list of model knobs: ``model_config`` (and so ``build_model``) takes exactly these keywords, fills the
+unset ones with their defaults and returns one key per knob; ``rnnlab.train`` builds a run's model from the
+``run`` knobs of its ``TrainConfig`` and the ``dataset`` knobs of its data (:func:`model_knobs_for`), and
+``TrainConfig.validate`` checks the same. A new knob is one line here, its rule in ``model_config`` and its use in
+``RecurrentNet``; with source ``run`` also a ``TrainConfig`` knob of the same name."""
+
+
+def knobs_from(source: str) -> tuple[str, ...]:
+    """The names of the model knobs that ``source`` (``run``, ``dataset``, ``caller``) sets, in config order."""
+    check_choice("source", source, SOURCES)
+    return tuple(name for name, knob in MODEL_KNOBS.items() if knob.source == source)
+
+
+def model_knobs_for(config, dataset=None) -> dict:
+    """The ``build_model`` keywords of a training run: each ``run`` knob read from ``config`` (a ``TrainConfig``)
+    and, with ``dataset``, each ``dataset`` knob read from it (without one, ``n_in = n_out = 1``: enough to check the
+    rules, as ``TrainConfig.validate`` does)."""
+    knobs = {name: getattr(config, name) for name in knobs_from("run")}
+    lacking = [name for name in knobs_from("dataset") if dataset is not None and not hasattr(dataset, name)]
+    if lacking:
+        raise RnnlabError(f"the dataset sizing a model must give {', '.join(knobs_from('dataset'))} (a loaded "
+                          f"rnnlab.data.Dataset does); this {type(dataset).__name__} lacks {', '.join(lacking)}")
+    for name in knobs_from("dataset"):
+        if dataset is not None:
+            knobs[name] = getattr(dataset, name)
+        elif MODEL_KNOBS[name].required:
+            knobs[name] = 1
+    return knobs
 
 
 def _archs_with(flag: str) -> str:
@@ -121,35 +202,11 @@ def _resolve_forget_bias(cell: str, forget_bias) -> float | None:
     return None
 
 
-def model_config(
-    *,
-    arch: str = "rnn",
-    cell: str = "tanh",
-    n_in: int,
-    n_out: int,
-    hidden: int,
-    transition_hidden: int | None = None,
-    output_hidden: int | None = None,
-    transition_depth: int = 2,
-    output_depth: int = 2,
-    levels: int = 2,
-    input_depth: int = 0,
-    input_hidden: int | None = None,
-    nonlinearity: str = "tanh",
-    transition_nonlinearity: str | None = None,
-    output_nonlinearity: str | None = None,
-    forget_bias: float | None = None,
-    equations: str | None = None,
-    pool_size: int = 2,
-    lp_p: float | None = None,
-    token_input: bool = False,
-    dropout: float = 0.0,
-    fused: str = "auto",
-    init: str = "default",
-) -> dict:
-    """Check every knob of ``arch`` (an ``ARCHS`` id) with ``cell`` (a ``CELLS`` name) against the rules of the
-    module docstring and return the resolved config that ``RecurrentNet`` builds. Nothing is built: this is the one
-    place that decides whether a model description is valid (``TrainConfig.validate`` asks it too).
+def model_config(**knobs) -> dict:
+    """Check every knob (:data:`MODEL_KNOBS`, the unset ones at their defaults) of ``arch`` (an ``ARCHS`` id) with
+    ``cell`` (a ``CELLS`` name) against the rules of the module docstring and return the resolved config that
+    ``RecurrentNet`` builds, one key per knob (``equations`` only for a cell that takes it). Nothing is built: this is
+    the one place that decides whether a model description is valid (``TrainConfig.validate`` asks it too).
 
     Sizes: ``n_in`` inputs (the vocabulary size with ``token_input``), ``n_out`` logits, ``hidden`` state units;
     ``transition_hidden`` / ``output_hidden`` / ``input_hidden`` are the widths of the intermediate transition,
@@ -157,50 +214,51 @@ def model_config(
     into and out of every level during training. ``init="pascanu"`` applies Pascanu et al.'s
     initialisation (``rnnlab.nets.init``).
     """
+    unknown = sorted(set(knobs) - set(MODEL_KNOBS))
+    if unknown:
+        raise RnnlabError(f"unknown model knob {unknown[0]!r}; valid knobs: {', '.join(MODEL_KNOBS)}")
+    missing = [name for name, knob in MODEL_KNOBS.items() if knob.required and name not in knobs]
+    if missing:
+        raise RnnlabError(f"model knob {missing[0]!r} is required (no default); required: "
+                          f"{', '.join(n for n, k in MODEL_KNOBS.items() if k.required)}")
+    c = {name: knobs.get(name, knob.default) for name, knob in MODEL_KNOBS.items()}
+    arch, cell, hidden = c["arch"], c["cell"], c["hidden"]
     check_choice("arch", arch, ARCHS)
     check_choice("cell", cell, CELLS)
-    for name, value in (("n_in", n_in), ("n_out", n_out), ("hidden", hidden)):
-        check_positive(name, value)
-    check_choice("fused", fused, FUSED_CHOICES)
-    check_choice("init", init, INIT_CHOICES)
+    for name in ("n_in", "n_out", "hidden"):
+        check_positive(name, c[name])
+    check_choice("fused", c["fused"], FUSED_CHOICES)
+    check_choice("init", c["init"], INIT_CHOICES)
     spec = ARCHS[arch]
-    transition_depth = _depth("transition_depth", transition_depth, 2, arch, spec.deep_transition, "deep_transition")
-    output_depth = _depth("output_depth", output_depth, 2, arch, spec.deep_output, "deep_output")
-    levels = _depth("levels", levels, 2, arch, spec.stacked, "stacked")
-    check_positive("input_depth", input_depth, allow_zero=True)
+    for flag, name in DEPTH_KNOBS.items():
+        c[name] = _depth(name, c[name], MODEL_KNOBS[name].default, arch, getattr(spec, flag), flag)
+    check_positive("input_depth", c["input_depth"], allow_zero=True)
 
     no_dt = f"arch {arch!r} has no deep transition (those that do: {_archs_with('deep_transition')})"
     no_do = f"arch {arch!r} has no deep output (those that do: {_archs_with('deep_output')})"
-    transition_hidden = _width("transition_hidden", transition_hidden, hidden, spec.deep_transition, no_dt)
-    if transition_hidden is not None and transition_hidden != hidden and not CELLS[cell].allows_width_change():
+    c["transition_hidden"] = _width("transition_hidden", c["transition_hidden"], hidden, spec.deep_transition, no_dt)
+    if c["transition_hidden"] not in (None, hidden) and not CELLS[cell].allows_width_change():
         raise RnnlabError(
-            f"transition_hidden={transition_hidden} must equal hidden={hidden} for cell {cell!r}: gated cells carry "
-            f"their state through the deep transition (only cell {_cells_where(lambda c: c.allows_width_change())} "
-            "allows another width)"
+            f"transition_hidden={c['transition_hidden']} must equal hidden={hidden} for cell {cell!r}: gated cells "
+            f"carry their state through the deep transition (only cell "
+            f"{_cells_where(lambda cls: cls.allows_width_change())} allows another width)"
         )
-    output_hidden = _width("output_hidden", output_hidden, hidden, spec.deep_output, no_do)
-    input_hidden = _width("input_hidden", input_hidden, hidden, input_depth > 0, "input_depth is 0")
+    c["output_hidden"] = _width("output_hidden", c["output_hidden"], hidden, spec.deep_output, no_do)
+    c["input_hidden"] = _width("input_hidden", c["input_hidden"], hidden, c["input_depth"] > 0, "input_depth is 0")
 
-    _check_nonlinearities(cell, arch, input_depth, nonlinearity, transition_nonlinearity, output_nonlinearity,
-                          pool_size, lp_p)
-    forget_bias = _resolve_forget_bias(cell, forget_bias)
-    equations = _resolve_equations(cell, equations)
-    if not isinstance(token_input, bool):
-        raise RnnlabError(f"token_input must be True or False, got {token_input!r}")
+    _check_nonlinearities(cell, arch, c["input_depth"], c["nonlinearity"], c["transition_nonlinearity"],
+                          c["output_nonlinearity"], c["pool_size"], c["lp_p"])
+    c["forget_bias"] = _resolve_forget_bias(cell, c["forget_bias"])
+    c["equations"] = _resolve_equations(cell, c["equations"])
+    if not isinstance(c["token_input"], bool):
+        raise RnnlabError(f"token_input must be True or False, got {c['token_input']!r}")
+    dropout = c["dropout"]
     if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
         raise RnnlabError(f"dropout must be a number in [0, 1), got {dropout!r}")
-
-    config = dict(
-        arch=arch, cell=cell, n_in=n_in, n_out=n_out, hidden=hidden, transition_hidden=transition_hidden,
-        output_hidden=output_hidden, transition_depth=transition_depth, output_depth=output_depth, levels=levels,
-        input_depth=input_depth, input_hidden=input_hidden, nonlinearity=nonlinearity,
-        transition_nonlinearity=transition_nonlinearity, output_nonlinearity=output_nonlinearity,
-        forget_bias=forget_bias, pool_size=pool_size, lp_p=lp_p, token_input=token_input, dropout=float(dropout),
-        fused=fused, init=init,
-    )
-    if equations is not None:
-        config["equations"] = equations
-    return config
+    c["dropout"] = float(dropout)
+    if c["equations"] is None:  # the key is there only for a cell that takes equations
+        del c["equations"]
+    return c
 
 
 def _resolve_equations(cell: str, equations) -> str | None:

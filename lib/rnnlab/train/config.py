@@ -26,13 +26,13 @@ class TrainConfig:
     """Knobs of one training run (see the README's "Training recipes" for the papers' settings)."""
 
     dataset: str = "bach-music21"  # dataset name (rnnlab data list)
-    arch: str = "rnn"  # rnn, dt-rnn, dts-rnn, do-rnn, dot-rnn, dots-rnn, srnn
+    arch: str = "rnn"  # deep-RNN preset (rnnlab archs lists them)
     cell: str = "tanh"  # recurrent cell (rnnlab archs)
     equations: str = ""  # cell graph only: the cell written as equations (empty: the GRU), see docs/search.md
     hidden: int = 200  # recurrent state width
     transition_hidden: int | None = None  # width of the deep-transition intermediate layer (default: hidden)
     output_hidden: int | None = None  # width of the deep-output intermediate layer (default: hidden)
-    levels: int = 2  # stacked levels (srnn only)
+    levels: int = 2  # stacked levels (stacked presets only)
     nonlinearity: str = "tanh"  # phi of tanh cells and intermediate layers (Pascanu used sigmoid)
     forget_bias: float | None = None  # LSTM forget-gate bias at init (None: the cell's default, 1 for lstm_b)
     init: str = "default"  # default (PyTorch) or pascanu (sparse, unit spectral radius)
@@ -61,26 +61,24 @@ class TrainConfig:
         """Raise RnnlabError (one line) on the first bad knob; return self.
 
         This is the one function that decides whether a run can start; it reads and writes nothing. It checks
-        every knob's type (floats must be finite), every choice, the dataset's options, the model (by asking
-        ``rnnlab.nets.model_config``, the same rules ``build_model`` enforces) and that no knob is set that the
-        chosen schedule ignores.
+        every knob's type (floats must be finite), every choice, the dataset's options, the model (its knobs are the
+        ``run`` knobs of ``rnnlab.nets.knobs.MODEL_KNOBS``, checked by asking ``model_config``, the same rules
+        ``build_model`` enforces) and that no knob is set that the chosen schedule ignores.
         """
-        from rnnlab.cells import CELLS
         from rnnlab.data import check_dataset_options
-        from rnnlab.nets import ARCHS, model_config
+        from rnnlab.nets.knobs import model_config, model_knobs_for
 
         for f in dataclasses.fields(self):
             _check_type(f.name, getattr(self, f.name), _KNOB_TYPES[f.name])
         check_dataset_options(self.dataset, self.task_knobs)
-        check_choice("arch", self.arch, ARCHS)
-        check_choice("cell", self.cell, CELLS)
+        model_config(**model_knobs_for(self))  # every model knob (rnnlab.nets.knobs.MODEL_KNOBS), as build_model
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("schedule", self.schedule, SCHEDULES)
         check_choice("device", self.device if not str(self.device).startswith("cuda:") else "cuda",
                      ("auto", "cpu", "cuda"))
-        for name in ("hidden", "epochs", "batch_size", "levels", "patience", "checkpoint_every"):
+        for name in ("epochs", "batch_size", "patience", "checkpoint_every"):
             check_positive(name, getattr(self, name))
-        for name in ("transition_hidden", "output_hidden", "bptt", "max_updates_per_epoch", "max_eval_sequences"):
+        for name in ("bptt", "max_updates_per_epoch", "max_eval_sequences"):
             if getattr(self, name) is not None:
                 check_positive(name, getattr(self, name))
         if not 0 <= self.seed <= MAX_SEED:
@@ -91,8 +89,6 @@ class TrainConfig:
             raise RnnlabError(f"clip must be a positive number or None (no clipping), got {self.clip!r}")
         if self.weight_noise < 0:
             raise RnnlabError(f"weight_noise must be a number >= 0, got {self.weight_noise!r}")
-        if not 0 <= self.dropout < 1:
-            raise RnnlabError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.decay_beta <= 0:
             raise RnnlabError(f"decay_beta must be a positive number, got {self.decay_beta!r}")
         if self.decay_start_patience is not None:
@@ -109,10 +105,6 @@ class TrainConfig:
         if self.schedule != "pascanu" and self.decay_beta != default_beta:
             raise RnnlabError(f"decay_beta={self.decay_beta!r} does not apply: only schedule 'pascanu' uses it, "
                               f"schedule is {self.schedule!r} (leave it at {default_beta!r})")
-        model_config(arch=self.arch, cell=self.cell, n_in=1, n_out=1, hidden=self.hidden,
-                     transition_hidden=self.transition_hidden, output_hidden=self.output_hidden, levels=self.levels,
-                     nonlinearity=self.nonlinearity, forget_bias=self.forget_bias, init=self.init,
-                     dropout=self.dropout, equations=self.equations or None)
         return self
 
     @classmethod

@@ -10,7 +10,7 @@ The model is rebuilt from the run's ``config.json`` exactly as the trainer built
 
 Checkpoints are read safely and checked against the run's config (``rnnlab.train.checkpoints``). A music model
 is sized without its data (88 keys in and out); any other task needs its ``dataset`` (``n_in``, ``n_out``,
-``kind``), e.g. ``load_dataset(config.dataset)``.
+``token_input``: the ``dataset`` knobs of ``rnnlab.nets.knobs.MODEL_KNOBS``), e.g. ``load_dataset(config.dataset)``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from types import SimpleNamespace
 import torch
 
 from rnnlab.data.layout import N_KEYS
-from rnnlab.data.registry import music_sets
+from rnnlab.data.registry import music_sets, spec
 from rnnlab.errors import RnnlabError, check_choice
 from rnnlab.train import checkpoints
 from rnnlab.train.config import TrainConfig
@@ -58,15 +58,15 @@ def load_trained_model(run_dir: str | Path, weights: str = "best", *, dataset=No
 
 
 def _sizes(config: TrainConfig, dataset, run_dir: Path):
-    """What ``build_model_for`` reads of the data (``n_in``, ``n_out``, ``kind``): the ``dataset`` given, else
-    the piano-roll sizes of a music set."""
+    """What ``build_model_for`` reads of the data (``n_in``, ``n_out``, ``token_input``): the ``dataset`` given,
+    else the piano-roll sizes of a music set."""
     if dataset is not None:
         return dataset
     music = music_sets(canonical_only=False)
     if config.dataset not in music:
         raise RnnlabError(f"run {run_dir.name!r} trained on {config.dataset!r}; pass dataset=load_dataset("
                           f"{config.dataset!r}) to size its model (music sets need none: {', '.join(music)})")
-    return SimpleNamespace(n_in=N_KEYS, n_out=N_KEYS, kind="music")
+    return SimpleNamespace(n_in=N_KEYS, n_out=N_KEYS, token_input=spec(config.dataset).token_input)
 
 
 def _initial_model(config: TrainConfig, sizes) -> torch.nn.Module:

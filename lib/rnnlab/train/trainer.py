@@ -38,13 +38,11 @@ from rnnlab.train.seeding import rng_state, seed_everything, set_rng_state
 
 
 def build_model_for(config: TrainConfig, dataset) -> torch.nn.Module:
-    """The model a config describes, sized for a dataset."""
-    return build_model(
-        arch=config.arch, cell=config.cell, n_in=dataset.n_in, n_out=dataset.n_out, hidden=config.hidden,
-        transition_hidden=config.transition_hidden, output_hidden=config.output_hidden, levels=config.levels,
-        nonlinearity=config.nonlinearity, forget_bias=config.forget_bias, init=config.init,
-        token_input=dataset.kind != "music", dropout=config.dropout, equations=config.equations or None,
-    )
+    """The model a config describes, sized for a dataset: the ``run`` knobs of ``rnnlab.nets.knobs.MODEL_KNOBS``
+    read from the config, the ``dataset`` knobs (n_in, n_out, token_input) from the dataset."""
+    from rnnlab.nets.knobs import model_knobs_for
+
+    return build_model(**model_knobs_for(config, dataset))
 
 
 def subset(dataset, max_sequences: int | None, splits: tuple[str, ...] = ("valid", "test")):

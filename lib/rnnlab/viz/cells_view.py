@@ -11,8 +11,9 @@ gate block). The wiring is the project's (see ``rnnlab.nets``):
 - stacking K levels: level l > 1 reads h_t of level l-1 as its input, the output reads the top level;
 - deep output of depth M: y_t = V_M phi(... phi(V_1 h_t)) (no h -> y shortcut).
 
-``construction`` builds the graph (pure data), ``preset_construction`` the graph of one of Pascanu's presets, and
-``architecture_diagram`` draws constructions with plotly shapes and annotations. Elsewhere: the papers' parameter
+``construction`` builds the graph (pure data), ``preset_construction`` the graph of a preset of
+``rnnlab.nets.ARCHS`` (``preset_zoo``: of every one, asked there, so a new preset is drawn without a change here),
+and ``architecture_diagram`` draws constructions with plotly shapes and annotations. Elsewhere: the papers' parameter
 tables set beside our counts in :mod:`rnnlab.viz.paper_tables`, the composer (free depths -> ``build_model``
 arguments, and its widget) in :mod:`rnnlab.viz.cells_widget`, and what a model's time step costs (FLOPs, measured
 milliseconds) in :mod:`rnnlab.nets.cost`.
@@ -25,8 +26,8 @@ from dataclasses import dataclass, field
 import plotly.graph_objects as go
 
 from rnnlab.errors import RnnlabError, check_choice, check_positive
-
-PRESETS = ("rnn", "dt-rnn", "dts-rnn", "do-rnn", "dot-rnn", "dots-rnn", "srnn")
+from rnnlab.nets.archs import ARCHS, DEPTH_KNOBS
+from rnnlab.nets.knobs import MODEL_KNOBS
 
 _COLORS = {"input": "#c6dbef", "hidden": "#fdd0a2", "intermediate": "#fee6ce", "previous": "#e5e5e5",
            "output": "#c7e9c0", "target": "#a1d99b"}
@@ -157,15 +158,23 @@ def construction(n_in: int = 88, n_out: int = 88, hidden: int = 200, *, input_de
 
 def preset_construction(arch: str, n_in: int = 88, n_out: int = 88, hidden: int = 200,
                         transition_hidden: int | None = None, output_hidden: int | None = None,
-                        levels: int = 2) -> Construction:
-    """The construction of one of Pascanu's presets (one intermediate layer per deep map, as in all experiments)."""
-    check_choice("arch", arch, PRESETS)
-    deep_t = arch in ("dt-rnn", "dts-rnn", "dot-rnn", "dots-rnn")
-    return construction(n_in, n_out, hidden, transition_depth=2 if deep_t else 1,
-                        transition_hidden=transition_hidden, shortcut=arch in ("dts-rnn", "dots-rnn"),
-                        output_depth=2 if arch in ("do-rnn", "dot-rnn", "dots-rnn") else 1,
-                        output_hidden=output_hidden, levels=levels if arch == "srnn" else 1,
-                        title=arch.upper().replace("S-", "(S)-").replace("SRNN", "sRNN"))
+                        levels: int | None = None) -> Construction:
+    """The construction of a preset of ``rnnlab.nets.ARCHS`` (asked there: which constructions it turns on and its
+    title), each active depth at its ``model_config`` default (one intermediate layer per deep map, as in all of
+    Pascanu's experiments; ``levels`` stacked levels, default 2)."""
+    check_choice("arch", arch, ARCHS)
+    spec = ARCHS[arch]
+    depths = {knob: (MODEL_KNOBS[knob].default if getattr(spec, flag) else 1) for flag, knob in DEPTH_KNOBS.items()}
+    if spec.stacked and levels is not None:
+        depths["levels"] = levels
+    return construction(n_in, n_out, hidden, transition_hidden=transition_hidden, shortcut=spec.shortcut,
+                        output_hidden=output_hidden, title=spec.label, **depths)
+
+
+def preset_zoo(n_in: int = 88, n_out: int = 88, hidden: int = 200, **sizes) -> list[Construction]:
+    """The construction of every preset of ``rnnlab.nets.ARCHS``, in its order (``sizes``: see
+    :func:`preset_construction`); ``architecture_diagram(preset_zoo())`` draws them side by side."""
+    return [preset_construction(arch, n_in, n_out, hidden, **sizes) for arch in ARCHS]
 
 
 def architecture_diagram(constructions: Construction | list[Construction], title: str | None = None,

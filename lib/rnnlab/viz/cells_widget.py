@@ -1,7 +1,7 @@
 """The composer: any combination of Pascanu et al.'s four kinds of depth, drawn and built.
 
-- ``compose``: ``build_model`` keyword arguments for a free combination of depths (the preset whose kinds of depth
-  are active, plus the depths themselves);
+- ``compose``: ``build_model`` keyword arguments for a free combination of depths (the preset of
+  ``rnnlab.nets.ARCHS`` whose kinds of depth are active, plus the depths themselves);
 - ``composer``: sliders for input depth, transition depth, shortcut, output depth and stacking (and the cell and
   width); the diagram (:mod:`rnnlab.viz.cells_view`) redraws and the model is built to show its parameters and its
   one-step cost (measured ms and the FLOP estimate, :mod:`rnnlab.nets.cost`).
@@ -16,7 +16,8 @@ import plotly.graph_objects as go
 
 from rnnlab.cells import CELLS
 from rnnlab.errors import RnnlabError
-from rnnlab.nets import build_model
+from rnnlab.nets import ARCHS, build_model
+from rnnlab.nets.archs import DEPTH_KNOBS, arch_with
 from rnnlab.nets.cost import one_step_cost
 from rnnlab.viz.cells_view import architecture_diagram, construction
 
@@ -24,36 +25,28 @@ from rnnlab.viz.cells_view import architecture_diagram, construction
 def compose(cell: str = "tanh", hidden: int = 128, *, input_depth: int = 0, transition_depth: int = 1,
             shortcut: bool = False, output_depth: int = 1, levels: int = 1, n_in: int = 88, n_out: int = 88,
             nonlinearity: str = "tanh") -> dict:
-    """``build_model`` keyword arguments for a free combination of depths: the preset whose kinds of depth are
-    active, plus the depths themselves. ``rnnlab.nets`` stacks plain levels only, so stacking together with a deep
-    transition or output raises RnnlabError (the diagram of such a construction can still be drawn)."""
+    """``build_model`` keyword arguments for a free combination of depths: the preset of ``rnnlab.nets.ARCHS`` whose
+    constructions are exactly the active ones (asked there, so a new preset is composed without a change here), plus
+    the depths themselves. A combination no preset has (e.g. stacking with a deep transition) raises RnnlabError
+    naming the presets (the diagram of such a construction can still be drawn)."""
     construction(n_in, n_out, hidden, input_depth=input_depth, transition_depth=transition_depth,
                  shortcut=shortcut, output_depth=output_depth, levels=levels)  # validates the knobs
-    deep_t, deep_o = transition_depth > 1, output_depth > 1
-    if levels > 1 and (deep_t or deep_o):
-        raise RnnlabError(f"levels={levels} with transition_depth={transition_depth} and output_depth={output_depth}: "
-                          "rnnlab.nets stacks plain levels only (Pascanu's sRNN); use levels=1 for a deep "
-                          "transition or output, or depths of 1 to stack")
-    if levels > 1:
-        arch = "srnn"
-    elif deep_t and deep_o:
-        arch = "dots-rnn" if shortcut else "dot-rnn"
-    elif deep_t:
-        arch = "dts-rnn" if shortcut else "dt-rnn"
-    elif deep_o:
-        arch = "do-rnn"
-    else:
-        arch = "rnn"
+    depths = {"transition_depth": transition_depth, "output_depth": output_depth, "levels": levels}
+    active = {flag: depths[knob] > 1 for flag, knob in DEPTH_KNOBS.items()}
+    arch = arch_with(shortcut=shortcut, **active)
+    if arch is None:
+        wanted = " + ".join(flag.replace("_", " ") for flag, on in {**active, "shortcut": shortcut}.items() if on)
+        presets = "; ".join(f"{name}: {' + '.join(f.replace('_', ' ') for f, on in a.constructions.items() if on)}"
+                            for name, a in ARCHS.items() if any(a.constructions.values()))
+        raise RnnlabError(f"levels={levels}, transition_depth={transition_depth}, output_depth={output_depth}: no "
+                          f"preset of rnnlab.nets.ARCHS combines {wanted} (the presets: {presets})")
     kwargs = {"arch": arch, "cell": cell, "n_in": n_in, "n_out": n_out, "hidden": hidden,
               "nonlinearity": nonlinearity}
     if input_depth:
         kwargs["input_depth"] = input_depth
-    if deep_t:
-        kwargs["transition_depth"] = transition_depth
-    if deep_o:
-        kwargs["output_depth"] = output_depth
-    if levels > 1:
-        kwargs["levels"] = levels
+    for flag, knob in DEPTH_KNOBS.items():
+        if active[flag]:
+            kwargs[knob] = depths[knob]
     return kwargs
 
 
