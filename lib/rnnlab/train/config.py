@@ -66,6 +66,7 @@ class TrainConfig:
         ``build_model`` enforces) and that no knob is set that the chosen schedule ignores.
         """
         from rnnlab.data import check_dataset_options
+        from rnnlab.device import check_device_name
         from rnnlab.nets.knobs import model_config, model_knobs_for
 
         for f in dataclasses.fields(self):
@@ -74,8 +75,7 @@ class TrainConfig:
         model_config(**model_knobs_for(self))  # every model knob (rnnlab.nets.knobs.MODEL_KNOBS), as build_model
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("schedule", self.schedule, SCHEDULES)
-        check_choice("device", self.device if not str(self.device).startswith("cuda:") else "cuda",
-                     ("auto", "cpu", "cuda"))
+        check_device_name(self.device)
         for name in ("epochs", "batch_size", "patience", "checkpoint_every"):
             check_positive(name, getattr(self, name))
         for name in ("bptt", "max_updates_per_epoch", "max_eval_sequences"):
