@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pandas as pd
 
 from rnnlab.campaigns.report import PAPERS, campaign_paper, results_table
@@ -36,6 +38,15 @@ def paper_report(root, paper: str, csv: str | None, publish_to: str | None = Non
         for point in table.attrs.get("extension_interrupted", []):
             print(f"left as published before: {point} (an extension was killed before it ended; resume it with "
                   "rnnlab train --resume --run-dir RUN --epochs N, or rnnlab extend)")
+        published = set(table.point)
+        for point in table.attrs.get("unfinished", []):
+            print(f"left as published before: {point} (its run in the store did not finish; the finished record "
+                  "published before stays until a newer one finishes)")
+        for point in table.attrs.get("missing", []):
+            print(f"left as published before: {point} (the store has no summary.json for it now)")
+        for point, line in table.attrs.get("damaged", {}).items():
+            kept = "left as published before" if point in published else "not published"
+            print(f"skipped {line} ({kept})", file=sys.stderr)
     else:
         table = collect(root)
     if csv:

@@ -18,13 +18,21 @@ recomputed from its metrics.csv: such a summary held the last epoch's rate).
 
 from __future__ import annotations
 
+import errno
+import io
 import json
+import math
 import os
+import shutil
+import sys
+import zipfile
 from pathlib import Path
 
 import pandas as pd
 
 from rnnlab.data import Provenance
+from rnnlab.errors import RnnlabError
+from rnnlab.files import DISK_FULL, DiskFullError, disk_full, fsync_folder
 from rnnlab.papers import paper_results
 from rnnlab.train.portable import (
     is_legacy_summary,
@@ -47,25 +55,84 @@ COLUMNS = ("point", "dataset", "data_origin", "data_source", "data_sha256", "arc
 def _read(path: Path) -> dict | None:
     try:
         value = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
     return value if isinstance(value, dict) else None
 
 
-def collect(root: str | Path) -> pd.DataFrame:
-    """One row per finished run folder under ``root`` (unreadable or unfinished folders are left out)."""
+class DamagedRecord(Exception):
+    """A run's file that cannot be published as it is: ``str()`` is one line naming the file and what is wrong."""
+
+
+def _json_object(path: Path) -> dict:
+    """The JSON object in ``path``, or ``DamagedRecord`` naming it (missing, unreadable, not an object, or holding
+    a number that is not finite: NaN and infinity are what a half-broken run writes, never a result)."""
+    if not path.exists():
+        raise DamagedRecord(f"{path}: missing")
+    try:
+        value = json.loads(path.read_bytes().decode())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DamagedRecord(f"{path}: not readable JSON ({_first_line(err)})") from None
+    if not isinstance(value, dict):
+        raise DamagedRecord(f"{path}: holds a JSON {type(value).__name__}, not an object")
+    where = _not_finite(value)
+    if where is not None:
+        raise DamagedRecord(f"{path}: {where[1]} at {where[0] or 'top level'}")
+    return value
+
+
+def _not_finite(value, key: str = "") -> tuple[str, str] | None:
+    """(key, the value) of the first number in ``value`` that is NaN or infinite; None when all are finite."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return key, str(value)
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for name, item in items:
+        found = _not_finite(item, f"{key}.{name}" if key else str(name))
+        if found is not None:
+            return found
+    return None
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return (text.splitlines()[0] if text else type(err).__name__)[:160]
+
+
+def collect(root: str | Path, warn: bool = True) -> pd.DataFrame:
+    """One row per finished run folder under ``root``.
+
+    A run whose record is damaged (summary.json or config.json missing, unreadable, not a JSON object, holding a
+    NaN or infinite number, or lacking what a row needs) is left out with one line naming the file, on stderr when
+    ``warn``, and in the table's ``attrs["damaged"]`` (point -> line) always."""
     root = Path(root)
-    rows = []
+    rows, damaged = [], {}
     for summary_path in sorted(root.glob("**/summary.json")):
         run = summary_path.parent
-        summary, config = _read(summary_path), _read(run / "config.json")
-        if summary is None or config is None:
-            continue
+        point = str(run.relative_to(root))
+        try:
+            rows.append(_row(run, root))
+        except DamagedRecord as err:
+            damaged[point] = str(err)
+            if warn:
+                print(f"rnnlab: warning: skipping run {point}: {err}", file=sys.stderr)
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    table.attrs["damaged"] = damaged
+    return table
+
+
+def _row(run: Path, root: Path) -> dict:
+    summary, config = _json_object(run / "summary.json"), _json_object(run / "config.json")
+    for path, record, keys in ((run / "summary.json", summary, ("status",)),
+                               (run / "config.json", config, ("dataset", "arch", "cell"))):
+        wrong = [key for key in keys if not isinstance(record.get(key), str)]
+        if wrong:
+            raise DamagedRecord(f"{path}: lacks {', '.join(wrong)} (or holds another type)")
+    try:
         summary, config = _portable_record(run, root, summary, config)
         test, train = summary.get("test") or {}, summary.get("train_eval") or {}
         metric = summary.get("metric", "nll")
         sizes = summary.get("sizes") or {}
-        row = {
+        return {
             "point": str(run.relative_to(root)), "dataset": config["dataset"],
             "data_origin": Provenance.from_record({**summary, "dataset": config["dataset"]}).origin,
             "data_source": summary.get("data_source"), "data_sha256": summary.get("data_sha256"),
@@ -82,8 +149,10 @@ def collect(root: str | Path) -> pd.DataFrame:
             "train_seconds": summary.get("train_seconds"), "frames_per_s": summary.get("tokens_per_s"),
             "commit": summary.get("commit"),
         }
-        rows.append(row)
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    except DamagedRecord:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError, OSError) as err:  # a field of an unexpected shape
+        raise DamagedRecord(f"{run / 'summary.json'}: unexpected content ({_first_line(err)})") from None
 
 
 def _relative(path: str | None, root: Path) -> str:
@@ -115,11 +184,20 @@ def _portable_record(run: Path, root: Path, summary: dict, config: dict) -> tupl
 
 
 def _metrics_rows(run: Path) -> list[dict] | None:
-    """The rows of a run's metrics.csv; None without one (or an empty one)."""
+    """The rows of a run's metrics.csv; None without one (or an empty one); ``DamagedRecord`` for a torn one."""
+    path = run / "metrics.csv"
     try:
-        table = pd.read_csv(run / "metrics.csv")  # pandas reads floats back exactly as written
-    except (FileNotFoundError, pd.errors.EmptyDataError):
+        data = path.read_bytes()
+    except FileNotFoundError:
         return None
+    except OSError as err:
+        raise DamagedRecord(f"{path}: unreadable ({err.strerror or err})") from None
+    if not data.strip():
+        return None
+    damage = csv_damage(data)
+    if damage:
+        raise DamagedRecord(f"{path}: {damage}")
+    table = pd.read_csv(io.BytesIO(data))  # pandas reads floats back exactly as written
     return table.to_dict("records") if {"tokens_per_s", "epoch_seconds"} <= set(table.columns) else None
 
 
@@ -244,60 +322,320 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
     the best seed), so the notebooks can look inside it; and, on every dataset, each parent that another point of
     the sweep starts from (the ``spec.json`` the sweep keeps in ``root``), so that a child can run from the published
     records on another machine. ``out`` + ".csv" gets the ``collect`` table and ``out/spec.json`` the spec.
-    Returns that table. Finished runs only; re-running updates them.
+    Returns that table. Re-running updates it.
 
-    A run another process is writing right now (an extension, a resume, or a rerun from scratch that has no summary
-    yet: its lock is held) is left as it was published, files and row, or left out if it never was: its summary and
-    its metrics would come from different stages. So is a run whose extension was killed before it ended (its
-    metrics.csv has more epochs than its summary.json: resuming it finishes the extension). Their points are in the
-    returned table's ``attrs["being_written"]`` and ``attrs["extension_interrupted"]``."""
-    import json
-    import shutil
+    Publishing never downgrades what is published: a point keeps its published files and row, as they were, when
+    the store's record of it is
 
-    from rnnlab.campaigns.spec import SPEC_FILE, parent_points
+    * being written by another process now (an extension, a resume, a rerun from scratch: its lock is held);
+    * an extension killed before it ended (its metrics.csv has more epochs than its summary.json);
+    * not finished (interrupted, failed) while the published one is finished (ok, diverged);
+    * gone (no summary.json: a rerun from scratch that was killed, a folder moved away);
+    * damaged: summary.json or config.json unreadable, not an object or holding NaN/infinity; metrics.csv,
+      updates.csv torn or unparsable; run.log not text; checkpoints/best.pt not a whole checkpoint; a file that
+      is a folder.
+
+    Such a point never published before is left out. The returned table's ``attrs`` name them:
+    ``being_written``, ``extension_interrupted``, ``unfinished``, ``missing`` (lists of points) and ``damaged``
+    (point -> one line naming the file).
+
+    The new tree is staged beside ``out`` (``.<name>.publish-*``: the files that stay as they were are hard links)
+    and swapped in with renames, tree and CSV together, every file synced first: a publish that fails (a full disk:
+    one line naming the published file and the free space), is interrupted or killed changes nothing visible; a
+    swap cut short between its renames is finished by the next publish. One publish into a folder at a time."""
+    root, out = Path(root), Path(out)
+    csv = out.with_suffix(".csv")
+    if out.exists() and not out.is_dir():
+        raise RnnlabError(f"cannot publish to {str(out)!r}: it is a file, not a folder")
+    if csv.is_dir():
+        raise RnnlabError(f"cannot publish the table to {str(csv)!r}: it is a folder")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _publish_error(err, out, None) from None
+    with _PublishLock(out.parent):
+        for stage in sorted(out.parent.glob(f".{out.name}{STAGE_MARK}*")):  # what a killed publish left
+            _finish_swap(stage, out, csv)
+        return _publish(root, out, csv, checkpoints_for)
+
+
+STAGE_MARK = ".publish-"  # .<campaign>.publish-XXXX: a publish's staged tree, beside the published one
+READY = "READY"  # in a stage: staged in full and synced, the swap may go ahead (or be finished by the next publish)
+
+
+def _publish(root: Path, out: Path, csv: Path, checkpoints_for: tuple[str, ...]) -> pd.DataFrame:
+    import tempfile
+
+    from rnnlab.campaigns.spec import SPEC_FILE
     from rnnlab.train.lock import is_locked
 
-    root, out = Path(root), Path(out)
-    table = collect(root)
-    csv = out.with_suffix(".csv")
-    before = pd.read_csv(csv) if csv.exists() else pd.DataFrame(columns=list(COLUMNS))
-    points = sorted(set(table.point) | set(before.point), key=lambda point: Path(point).parts)  # collect's order
+    table = collect(root, warn=False)
+    damaged: dict[str, str] = dict(table.attrs["damaged"])
+    before = _published_table(csv)
+    points = sorted(set(table.point) | set(before.point) | set(damaged), key=lambda point: Path(point).parts)
     being_written = [point for point in points if is_locked(root / point)]
     epochs_run = dict(zip(table.point, table.epochs_run, strict=True))
     interrupted = [point for point in points if point not in being_written and pd.notna(epochs_run.get(point))
                    and _metrics_epochs(root / point) > epochs_run[point]]
-    busy = being_written + interrupted
-    if busy:
-        rows = pd.concat([table[~table.point.isin(busy)], before[before.point.isin(busy)]]).set_index("point")
-        table = rows.reindex([p for p in points if p in rows.index]).reset_index()[list(COLUMNS)]
+    files: dict[str, dict[str, bytes]] = {}
+    for point in table.point:
+        if point not in being_written and point not in interrupted:
+            try:
+                files[point] = _prepared(root / point, root)
+            except DamagedRecord as err:
+                damaged[point] = str(err)
+    damaged = {point: line for point, line in damaged.items() if point not in being_written}
+    finished_before = set(before.point[before.status.isin(FINISHED)])
+    status = dict(zip(table.point, table.status, strict=True))
+    unfinished = [point for point in files if status[point] not in FINISHED and point in finished_before]
+    missing = [point for point in before.point if point not in status and point not in damaged
+               and point not in being_written]
+    kept = set(being_written) | set(interrupted) | set(damaged) | set(unfinished) | set(missing)
+    rows = pd.concat([frame for frame in (table[~table.point.isin(kept)], before[before.point.isin(kept)])
+                      if not frame.empty] or [table.iloc[:0]]).set_index("point")
+    table = rows.reindex([p for p in points if p in rows.index]).reset_index()[list(COLUMNS)]
     best_points = best_of_groups(table)
-    parents: set[str] = set()
-    if (root / SPEC_FILE).exists():
-        parents = parent_points(json.loads((root / SPEC_FILE).read_text()))
-        out.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(root / SPEC_FILE, out / SPEC_FILE)
-    for point, dataset, status in zip(table.point, table.dataset, table.status, strict=True):
-        if point in busy:
-            continue
-        source, target = root / point, out / point
-        target.mkdir(parents=True, exist_ok=True)
-        for name in PUBLISHED_FILES:
-            if (source / name).exists():
-                shutil.copyfile(source / name, target / name)
-        make_portable(source, root, target)
-        if (source / "updates.csv").exists():
-            binned_updates(pd.read_csv(source / "updates.csv")).to_csv(target / "updates_binned.csv", index=False)
-        best = source / "checkpoints" / "best.pt"
-        shipped = target / "checkpoints" / "best.pt"
-        wanted = (dataset in checkpoints_for and point in best_points) or (point in parents and status == "ok")
-        if wanted and best.exists() and best.stat().st_size <= MAX_CHECKPOINT_BYTES:
-            shipped.parent.mkdir(exist_ok=True)
-            shutil.copyfile(best, shipped)
-        elif shipped.exists():  # no longer the best of its group, nor a finished parent
-            shipped.unlink()
-    table.to_csv(out.with_suffix(".csv"), index=False)
-    table.attrs["being_written"], table.attrs["extension_interrupted"] = being_written, interrupted
+    spec_bytes, parents = _spec(root / SPEC_FILE)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}{STAGE_MARK}", dir=out.parent))
+    tree = stage / "tree"
+    try:
+        if out.exists():
+            shutil.copytree(out, tree, symlinks=True, copy_function=_link_or_copy)
+        else:
+            tree.mkdir()
+        if spec_bytes is not None:
+            _put(tree / SPEC_FILE, spec_bytes)
+        for point, dataset, run_status in zip(table.point, table.dataset, table.status, strict=True):
+            if point not in files:
+                continue
+            target = tree / point
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)  # its hard links only: the published files are untouched
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+            for name, data in files[point].items():
+                _put(target / name, data)
+            make_portable(root / point, root, target)
+            best = root / point / "checkpoints" / "best.pt"
+            wanted = (dataset in checkpoints_for and point in best_points) or (point in parents and run_status == "ok")
+            if wanted and best.is_file() and best.stat().st_size <= MAX_CHECKPOINT_BYTES:
+                _put(target / "checkpoints" / "best.pt", best.read_bytes())
+        _put(stage / "table.csv", table.to_csv(index=False).encode())
+        _put(stage / READY, json.dumps({"tree_inode": tree.stat().st_ino}).encode())
+        fsync_folder(stage)
+    except BaseException as err:
+        line = _publish_error(err, out, tree, csv, stage) if isinstance(err, OSError | DiskFullError) else None
+        shutil.rmtree(stage, ignore_errors=True)  # nothing visible has changed
+        if line is not None:
+            raise line from None
+        raise
+    _finish_swap(stage, out, csv)
+    table.attrs.update(being_written=being_written, extension_interrupted=interrupted, unfinished=unfinished,
+                       missing=missing, damaged=damaged)
     return table
+
+
+def _finish_swap(stage: Path, out: Path, csv: Path) -> None:
+    """Swap a staged tree and table in (``out`` and ``csv``), or drop a stage that was never finished. Idempotent:
+    a swap cut short (a killed publish) is finished by running this again. The tree is exchanged with the published
+    one in one ``renameat2(RENAME_EXCHANGE)`` where the system has it (``out`` is never missing), then the table
+    replaced; a failure here puts the old tree back."""
+    try:
+        staged_inode = json.loads((stage / READY).read_text())["tree_inode"]
+    except (OSError, ValueError, KeyError, TypeError):  # never finished staging: nothing was swapped
+        shutil.rmtree(stage, ignore_errors=True)
+        return
+    tree, old, table = stage / "tree", stage / "old", stage / "table.csv"
+    swapped_here = False
+    try:
+        if not (out.is_dir() and out.stat().st_ino == staged_inode):
+            if not out.exists():
+                os.rename(tree, out)
+            elif not _exchange(tree, out):
+                os.rename(out, old)
+                os.rename(tree, out)
+            swapped_here = True
+        if table.exists():
+            os.replace(table, csv)
+        fsync_folder(out.parent)
+    except BaseException:
+        if swapped_here:  # the table is still the old one: so is the tree again
+            if tree.exists() and _exchange(tree, out):
+                pass
+            elif old.exists():
+                os.rename(out, tree)
+                os.rename(old, out)
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic ``renameat2(..., RENAME_EXCHANGE)``; False where the system cannot."""
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _published_table(csv: Path) -> pd.DataFrame:
+    """The table published before (empty when there is none); one line when it cannot be read."""
+    if not csv.exists():
+        return pd.DataFrame(columns=list(COLUMNS))
+    try:
+        before = pd.read_csv(csv)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame(columns=list(COLUMNS))
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        raise RnnlabError(f"the published table {str(csv)!r} is not readable ({_first_line(err)}); move it aside "
+                          "to publish afresh") from None
+    if "point" not in before or "status" not in before:
+        raise RnnlabError(f"the published table {str(csv)!r} has no point or status column; move it aside to "
+                          "publish afresh")
+    return before.reindex(columns=list(COLUMNS))
+
+
+def _spec(path: Path) -> tuple[bytes | None, set[str]]:
+    """The sweep's spec.json (bytes to publish, parent points); a damaged one is not published (one line)."""
+    from rnnlab.campaigns.spec import parent_points
+
+    if not path.exists():
+        return None, set()
+    try:
+        data = path.read_bytes()
+        return data, parent_points(json.loads(data))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        print(f"rnnlab: warning: {path}: not a readable sweep spec ({_first_line(err)}); the published spec.json "
+              "is left as it was", file=sys.stderr)
+        return None, set()
+
+
+def _prepared(run: Path, root: Path) -> dict[str, bytes]:
+    """The files ``publish`` writes for the run in ``run``, read and checked (``DamagedRecord`` naming a file that
+    is damaged): the ``PUBLISHED_FILES`` it has, and ``updates_binned.csv`` from its updates.csv."""
+    files = {}
+    for name in (*PUBLISHED_FILES, "updates.csv", "checkpoints/best.pt"):
+        path = run / name
+        if not path.exists() and not path.is_symlink():
+            continue
+        if not path.is_file():
+            raise DamagedRecord(f"{path}: not a file")
+        if name == "checkpoints/best.pt":
+            if not zipfile.is_zipfile(path):
+                raise DamagedRecord(f"{path}: not a whole checkpoint (torn or not a torch file)")
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise DamagedRecord(f"{path}: unreadable ({err.strerror or err})") from None
+        if name.endswith(".csv"):
+            damage = csv_damage(data)
+            if damage:
+                raise DamagedRecord(f"{path}: {damage}")
+        elif name == "run.log":
+            try:
+                data.decode()
+            except UnicodeDecodeError:
+                raise DamagedRecord(f"{path}: not text") from None
+        if name == "updates.csv":
+            try:
+                binned = binned_updates(pd.read_csv(io.BytesIO(data)))
+            except (KeyError, TypeError, ValueError) as err:
+                raise DamagedRecord(f"{path}: not a per-update table ({_first_line(err)})") from None
+            files["updates_binned.csv"] = binned.to_csv(index=False).encode()
+        else:
+            files[name] = data
+    return files
+
+
+def csv_damage(data: bytes) -> str | None:
+    """What is wrong with a CSV file's bytes, in words, or None: not text, no header, a torn last line (no line
+    end), a row with more or fewer fields than the header, or something pandas cannot parse."""
+    import csv
+
+    if not data.strip():
+        return None  # a table without rows (a run that ended before its first epoch)
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        return "not text"
+    if not text.endswith("\n"):
+        return "its last line is torn (no line end)"
+    rows = list(csv.reader(text.splitlines()))
+    width = len(rows[0])
+    for number, row in enumerate(rows[1:], 2):
+        if row and len(row) != width:
+            return f"line {number} has {len(row)} fields, the header {width}"
+    try:
+        pd.read_csv(io.StringIO(text))
+    except (ValueError, pd.errors.ParserError) as err:
+        return f"not parsable ({_first_line(err)})"
+    return None
+
+
+def _put(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file ``path`` in a stage (it is swapped in whole, or dropped), synced."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A published file the new tree keeps as it is: a hard link (published files are only ever replaced by
+    rename, never rewritten in place), or a copy where links are not possible."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _publish_error(err: OSError | DiskFullError, out: Path, tree: Path | None, csv: Path | None = None,
+                   stage: Path | None = None) -> RnnlabError:
+    """One line for a publish that failed on ``err``, naming the published file it was writing (not the stage)."""
+    name = Path(err.filename) if err.filename else out
+    for staged, published in ((tree, out), (stage / "table.csv" if stage else None, csv), (stage, out.parent)):
+        if staged is not None and published is not None:
+            try:
+                name = published / name.relative_to(staged) if name != staged else published
+                break
+            except ValueError:
+                continue
+    if err.errno in DISK_FULL:
+        return disk_full(name, OSError(err.errno, os.strerror(err.errno)))
+    return RnnlabError(f"cannot publish to {str(out)!r}: {err.strerror or err}: {str(name)!r}; nothing was changed")
+
+
+class _PublishLock:
+    """One publish into a folder at a time: an OS lock on the folder itself (released however the holder exits)."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.fd = folder, None
+
+    def __enter__(self):
+        import fcntl
+
+        self.fd = os.open(self.folder, os.O_RDONLY)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise RnnlabError(f"another process is publishing into {str(self.folder)!r} now; run again when it has "
+                              "finished") from None
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)  # closing releases the lock
 
 
 def make_portable(run: str | Path, root: str | Path, target: str | Path | None = None) -> list[str]:

@@ -19,15 +19,18 @@ relative to it (the line printed on stdout keeps the full path).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from rnnlab.errors import RnnlabError
+from rnnlab.files import DiskFullError
 from rnnlab.train import checkpoints
 from rnnlab.train.config import EXTENSIBLE_KNOBS, TrainConfig, check_resume_knobs
 from rnnlab.train.lock import RunLock
@@ -85,8 +88,28 @@ class RunRecord:
 
     def log(self, line: str) -> None:
         """One line to the run's ``run.log`` (its folder's paths relative to it) and to stdout (as given)."""
-        append_log(self.run_dir, portable_log(line, self.run_dir))
+        with self.failing_on_full_disk():
+            append_log(self.run_dir, portable_log(line, self.run_dir))
         print(f"[{self.name}] {line}", flush=True)
+
+    @contextlib.contextmanager
+    def failing_on_full_disk(self):
+        """Around a write of the record: a full disk (``DiskFullError``, one line naming the file and the free
+        space) is recorded in run.log, when that small write still fits (else stderr says so), and re-raised."""
+        try:
+            yield
+        except DiskFullError as err:
+            self.record_failure(err)
+            raise
+
+    def record_failure(self, err: BaseException) -> None:
+        """``failed: <err>`` in run.log; when even that cannot be written, one line on stderr says so."""
+        line = portable_log(f"failed: {err}", self.run_dir)
+        try:
+            append_log(self.run_dir, line)
+        except (OSError, RnnlabError) as log_err:
+            print(f"rnnlab: could not record the failure in {str(self.run_dir / 'run.log')!r} either: {log_err}",
+                  file=sys.stderr, flush=True)
 
     def release(self) -> None:
         self.lock.release()
@@ -137,22 +160,30 @@ class RunRecord:
                 self.log(f"initialised {len(pretrained)} of {n_tensors} parameters from {source} "
                          f"(lr x {config.pretrained_lr_scale}): {', '.join(pretrained)}")
         recorded_config = portable_config(config.to_dict(), self.run_dir.resolve())  # init_from relative to the run
-        atomic_write_text(self.run_dir / "config.json", json.dumps(recorded_config, indent=2, sort_keys=True) + "\n")
+        with self.failing_on_full_disk():
+            atomic_write_text(self.run_dir / "config.json",
+                              json.dumps(recorded_config, indent=2, sort_keys=True) + "\n")
         return opened
 
     # -------------------------------------------------------------------------------------------------- writing
+    # Each write is atomic (``rnnlab.files.atomic_write``): on a full disk the file keeps its previous version and
+    # the run stops with one line naming the file and the free space, recorded in run.log.
     def save_best(self, model_state: dict, epoch: int, config: TrainConfig) -> None:
-        checkpoints.save(self.checkpoint_dir, checkpoints.BEST, {"model": model_state, "epoch": epoch}, config)
+        with self.failing_on_full_disk():
+            checkpoints.save(self.checkpoint_dir, checkpoints.BEST, {"model": model_state, "epoch": epoch}, config)
 
     def save_last(self, state: dict, config: TrainConfig) -> None:
-        checkpoints.save(self.checkpoint_dir, checkpoints.LAST, state, config)
+        with self.failing_on_full_disk():
+            checkpoints.save(self.checkpoint_dir, checkpoints.LAST, state, config)
 
     def write_tables(self, history: list[dict], update_rows: list[dict]) -> None:
-        atomic_write_text(self.run_dir / "metrics.csv", pd.DataFrame(history).to_csv(index=False))
-        atomic_write_text(self.run_dir / "updates.csv", pd.DataFrame(update_rows).to_csv(index=False))
+        with self.failing_on_full_disk():
+            atomic_write_text(self.run_dir / "metrics.csv", pd.DataFrame(history).to_csv(index=False))
+            atomic_write_text(self.run_dir / "updates.csv", pd.DataFrame(update_rows).to_csv(index=False))
 
     def write_summary(self, summary: dict) -> None:
-        atomic_write_json(self.run_dir / "summary.json", summary)
+        with self.failing_on_full_disk():
+            atomic_write_json(self.run_dir / "summary.json", summary)
 
 
 def provenance() -> dict:

@@ -12,12 +12,14 @@ A run directory holds::
     summary.json       dataset, data_source, arch, cell, sizes, n_params, epochs_run, best_valid, test, status, ...
     figures/           figures the training notebook wrote
 
-Every file is written to a temporary name in the same directory and renamed into place, so a reader never sees a
-half-written file and a killed run leaves the previous version intact.
+Every file is written to a temporary name in the same directory, synced and renamed into place
+(``rnnlab.files.atomic_write``; run.log too: it is rewritten with its new line), so a reader never sees a
+half-written file and a killed run, or a full disk, leaves the previous version intact.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
 import sys
@@ -48,8 +50,11 @@ def atomic_write_json(path: Path, obj) -> None:
 
 
 def atomic_torch_save(path: Path, obj) -> None:
-    with atomic_write(path) as handle:
-        torch.save(obj, handle)
+    """``torch.save`` to ``path`` atomically. The bytes are made in memory first: torch reports a failed write (a
+    full disk) as a RuntimeError about its zip writer, the plain write raises the one line ``atomic_write`` gives."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write_bytes(path, buffer.getbuffer())
 
 
 def new_run_dir(root: Path | None, name: str) -> Path:
@@ -103,9 +108,16 @@ def _read_json_object(path: Path) -> dict:
 
 
 def append_log(run_dir: Path | str, line: str) -> None:
-    """Append one timestamped line to the run's ``run.log`` (only the lock holder writes it)."""
-    with open(Path(run_dir) / "run.log", "a") as handle:
-        handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
+    """Append one timestamped line to the run's ``run.log`` (only the lock holder writes it). The log is rewritten
+    atomically with the line added (it is small), so a full disk or a kill never leaves a torn last line."""
+    path = Path(run_dir) / "run.log"
+    try:
+        before = path.read_bytes()
+    except FileNotFoundError:
+        before = b""
+    if before and not before.endswith(b"\n"):
+        before += b"\n"
+    atomic_write_bytes(path, before + f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n".encode())
 
 
 SUMMARY_FIELDS = ("dataset", "arch", "cell", "metric", "status")  # what every reader of the store relies on
