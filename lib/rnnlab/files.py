@@ -52,15 +52,8 @@ def disk_full(path: str | Path, err: OSError) -> DiskFullError:
         return err
     reason = {errno.EFBIG: "file too large for the file-size limit", errno.EDQUOT: "disk quota exceeded"}.get(
         err.errno, "no space left on device")
-    return DiskFullError(f"could not write {str(path)!r}: {reason} ({free_space(path)} on "
-                         f"{_mount_hint(path)})", str(path), err.errno)
-
-
-def _mount_hint(path: str | Path) -> str:
-    folder = Path(path).parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    return str(folder)
+    return DiskFullError(f"could not write {str(path)!r}: {reason} ({free_space(path)} on its disk)", str(path),
+                         err.errno)
 
 
 def fsync_folder(folder: str | Path) -> None:

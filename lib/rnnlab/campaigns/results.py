@@ -406,7 +406,7 @@ def _publish(root: Path, out: Path, csv: Path, checkpoints_for: tuple[str, ...])
         if spec_bytes is not None:
             _put(tree / SPEC_FILE, spec_bytes)
         for point, dataset, run_status in zip(table.point, table.dataset, table.status, strict=True):
-            if point not in files:
+            if point not in files or point in kept:  # kept as published: its files stay as they are
                 continue
             target = tree / point
             if target.is_dir() and not target.is_symlink():
@@ -679,7 +679,7 @@ def _same(a: dict, b: dict) -> bool:
 def _metrics_epochs(run: Path) -> int:
     """Epochs in a run's metrics.csv (one row each), 0 without one."""
     try:
-        with open(run / "metrics.csv") as metrics:
+        with open(run / "metrics.csv", "rb") as metrics:
             return max(sum(1 for line in metrics if line.strip()) - 1, 0)
-    except FileNotFoundError:
+    except OSError:  # none, or not a file (publish names it when it reads the run's files)
         return 0
