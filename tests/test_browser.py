@@ -25,7 +25,7 @@ import pytest
 from rnnlab.viz.export import find_chromium
 from tests.conftest import PROJECT_ROOT
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "04_hidden_dynamics.ipynb"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

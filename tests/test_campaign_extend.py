@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from rnnlab.campaigns import extend as extend_draws
 from rnnlab.cli import main as rnnlab
 from tests.conftest import PROJECT_ROOT, alive, parent_pid, trainer_after_one_epoch
@@ -70,6 +72,7 @@ def test_draws_reads_the_run_store(tmp_path):
     assert extend_draws.to_extend(rows, within=1.0, epochs=1000, pattern="nottingham/*") == []
 
 
+@pytest.mark.slow
 def test_an_extension_runs_with_no_rnnlab_on_path(tmp_path, monkeypatch):
     # A finished (capped) run extended from 2 to 3 epochs by this interpreter, with PATH holding no `rnnlab`: the
     # extension must not depend on how the caller's shell was set up (a bare `rnnlab` once failed exactly so).
@@ -118,6 +121,7 @@ def test_a_draw_without_a_checkpoint_is_listed_as_such_and_left_out(tmp_path, mo
     assert "left out 1 without a checkpoint" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_terminated_extension_stops_its_worker_and_kernel_and_the_rerun_resumes_it(tmp_path):
     # The script used to run each extension as a child process from a thread: `kill PID` ended the script alone and
     # left `rnnlab train --resume` training on, orphaned. Now the pool's worker and its kernel go with the script,

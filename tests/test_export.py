@@ -45,6 +45,7 @@ def test_exporting_the_same_figure_twice_leaves_every_byte_unchanged(tmp_path):
     assert (tmp_path / "elsewhere" / "same.html").read_bytes() == before["same.html"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(export.find_chromium() is None, reason="no Chromium: kaleido cannot render PNGs here")
 def test_the_same_figure_twice_gives_the_same_png_bytes(tmp_path):
     export.save_figure(_figure(), "same", folder=tmp_path, width=300, height=200, scale=1)

@@ -26,6 +26,7 @@ def test_the_ten_cells_of_table1_are_library_graphs_in_the_papers_order():
     assert set(table1_cells()) <= set(LIBRARY)
 
 
+@pytest.mark.slow
 def test_more_settings_train_only_the_missing_rows(tmp_path):
     first = table1(tmp_path, 1)
     assert first.startswith("0 settings recorded") and "30 to train" in first

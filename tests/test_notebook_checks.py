@@ -209,6 +209,7 @@ NOTEBOOK = {
 }
 
 
+@pytest.mark.slow
 def test_nbval_run_fails_the_cell_whose_outputs_miss_their_expectation(tmp_path):
     """The hook of notebooks/conftest.py, wired into a real nbval run of a three-cell notebook: the cell whose table
     has 2 rows where 3 are expected fails with the check's message; the right and the unchecked cells pass."""

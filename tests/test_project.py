@@ -96,6 +96,7 @@ def test_every_notebook_is_in_the_workbook_and_the_test_matrix():
     assert "notebooks" in test_recipe and "--nbval-lax" in test_recipe and "RNNLAB_SMOKE=1" in test_recipe
 
 
+@pytest.mark.slow
 def test_cli_help_explains_every_subcommand():
     out = subprocess.run([sys.executable, "-m", "rnnlab.cli", "--help"], capture_output=True, text=True, check=True)
     for sub in ("data", "archs", "train", "sweep", "report"):

@@ -118,6 +118,7 @@ def test_a_second_writer_is_refused_in_one_line_naming_the_holder(tmp_path, caps
     assert sorted(p.name for p in run_dir.iterdir()) == [".lock"]  # the refused writers wrote nothing
 
 
+@pytest.mark.slow
 def test_two_writers_started_together_leave_one_consistent_record(tmp_path):
     run_dir = tmp_path / "dup"
     command = [sys.executable, "-m", "rnnlab.cli", "train", *cli_args(KNOBS), "--run-dir", str(run_dir), "--quiet"]
@@ -131,6 +132,7 @@ def test_two_writers_started_together_leave_one_consistent_record(tmp_path):
     assert_consistent_record(run_dir)
 
 
+@pytest.mark.slow
 def test_four_workers_on_one_store_leave_no_torn_or_mixed_record(tmp_path):
     root, shared = tmp_path / "store", tmp_path / "store" / "shared"
     script = (
@@ -160,6 +162,7 @@ def test_four_workers_on_one_store_leave_no_torn_or_mixed_record(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------ resume from the record
+@pytest.mark.slow
 def test_kill_9_then_resume_from_the_record_alone_matches_the_uninterrupted_run(tmp_path):
     reference = Trainer(TrainConfig(**{**KNOBS, "epochs": 4}), root=tmp_path / "ref", progress=False).fit()
     run_dir = tmp_path / "killed"
@@ -217,6 +220,7 @@ def test_resume_extends_epochs_and_patience_and_records_it(tmp_path, capsys):
     assert "extended epochs 3 -> 5, patience 9 -> 11" in (run_dir / "run.log").read_text()
 
 
+@pytest.mark.slow
 def test_an_extension_killed_midway_resumes_instead_of_reporting_the_old_summary(tmp_path):
     # The first stage's summary.json (epoch 2) outlives a kill during the extension to 8 epochs; a resume must
     # continue from the checkpoint (epoch >= 4), not print "already finished" and keep the stale summary.
@@ -286,6 +290,7 @@ def _finished_run(tmp_path, name="run", **changes) -> Path:
     return run_dir
 
 
+@pytest.mark.slow
 def test_a_pickle_payload_in_last_pt_is_never_executed(tmp_path):
     run_dir = _finished_run(tmp_path)
     (run_dir / "summary.json").unlink()  # as if killed
@@ -510,6 +515,7 @@ def test_a_misspelt_papermill_parameter_fails_at_once_in_one_line(tmp_path):
     assert len(errors) == 1 and len(errors[0]["traceback"]) == 1  # the one line, not a wall of frames
 
 
+@pytest.mark.slow
 def test_train_notebook_passes_every_knob_and_honours_resume(tmp_path):
     run_dir = tmp_path / "nb"
     knobs = {**KNOBS, "epochs": 2}

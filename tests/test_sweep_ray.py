@@ -134,6 +134,7 @@ def _sweep(spec_path: Path, root: Path, cluster: dict, **popen) -> subprocess.Po
                             stderr=subprocess.STDOUT, text=True, **popen)
 
 
+@pytest.mark.slow
 def test_ray_sweep_survives_a_killed_worker_and_the_rerun_resumes_it(ray_cluster, tmp_path):
     spec_path = tmp_path / "r.json"
     spec_path.write_text(json.dumps(SPEC))

@@ -63,6 +63,7 @@ def test_run_record_is_complete(run_root):
         (metrics.tokens_per_s * metrics.epoch_seconds).sum() / metrics.epoch_seconds.sum())  # the run's average
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_ends_with_exactly_the_uninterrupted_metrics(run_root):
     reference = Trainer(TrainConfig(**SMALL, device="cpu"), root=run_root, progress=False).fit()
     run_dir = run_root / "killed"
