@@ -257,6 +257,7 @@ def test_dry_run_lists_points_and_dependencies_and_writes_nothing(tmp_path, caps
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_a_locked_point_is_skipped_and_said_so(tmp_path):
     spec = {"name": "l", "base": TINY, "models": {"a": {}, "b": {}}}
     point, _ = expand(spec, root=tmp_path, smoke=True)
@@ -273,6 +274,7 @@ def test_a_locked_point_is_skipped_and_said_so(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------- a real local sweep
+@pytest.mark.slow
 def test_local_sweep_runs_points_in_order_records_failures_blocks_dependents_and_skips_finished(tmp_path, capsys):
     """a -> b (child); bad diverges -> c -> d blocked; f fails (its folder holds another run's record) -> g blocked."""
     child = {"init_from": "{after}", "pretrained_lr_scale": 0.1} if HAS_INIT_FROM else {}
@@ -339,6 +341,7 @@ def test_local_sweep_runs_points_in_order_records_failures_blocks_dependents_and
     assert {r["point"]: r["status"] for r in again} == {k: status[k] for k in ("a", "b", "bad", "c", "d")}
 
 
+@pytest.mark.slow
 def test_a_terminated_local_sweep_stops_its_workers_and_the_rerun_resumes_the_point(tmp_path):
     # `kill PID` (SIGTERM) on a background sweep used to end its process alone: the pool's worker and its kernel trained
     # on, orphaned. Now it ends as Ctrl-C does: the worker and the kernel go, and the point resumes on the next run.
