@@ -584,11 +584,16 @@ def csv_damage(data: bytes) -> str | None:
 
 def _put(path: Path, data: bytes) -> None:
     """Write ``data`` to a new file ``path`` in a stage (it is swapped in whole, or dropped), synced."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as err:
+        if not err.filename:  # a failed write names no file: this one
+            err.filename = str(path)
+        raise
 
 
 def _link_or_copy(source: str, target: str) -> None:
