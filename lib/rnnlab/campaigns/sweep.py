@@ -23,6 +23,7 @@ from pathlib import Path
 
 from rnnlab.campaigns.spec import SPEC_FILE, Point, dependents, expand, load_spec, point_name, sweep_folder  # noqa: F401 - re-exported
 from rnnlab.errors import RnnlabError, check_positive
+from rnnlab.files import disk_full, is_disk_full
 from rnnlab.train.lock import is_locked
 from rnnlab.train.notebook_run import execute_training_notebook, keep_executed_copy
 from rnnlab.train.portable import resolve_init_from
@@ -54,6 +55,8 @@ def run_point(job: dict) -> dict:
     try:
         return _execute(job, run_dir, start)
     except Exception as err:  # noqa: BLE001 - a point's failure is recorded, the sweep goes on
+        if isinstance(err, OSError) and is_disk_full(err):  # one line naming the file and the free space
+            err = disk_full(err.filename or run_dir, err)
         message = _one_line(f"{type(err).__name__}: {err}")
         _write_point_file(run_dir, name, "failed", message)
         return _record("failed", message, None, start)
@@ -96,9 +99,15 @@ def _execute(job: dict, run_dir: Path, start: float) -> dict:
 
 
 def _write_point_file(run_dir: Path, name: str, status: str, message: str) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run_dir / POINT_FILE, {"point": name, "status": status, "message": message,
-                                             "time": time.strftime("%Y-%m-%d %H:%M:%S"), "pid": os.getpid()})
+    """Record a point's failure in its point.json; never raises (on a full disk even this small file may not fit:
+    then stderr says so, and the sweep goes on with the next point)."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(run_dir / POINT_FILE, {"point": name, "status": status, "message": message,
+                                                 "time": time.strftime("%Y-%m-%d %H:%M:%S"), "pid": os.getpid()})
+    except (OSError, RnnlabError) as err:
+        print(f"[sweep] could not record {name}'s failure in {str(run_dir / POINT_FILE)!r} either: {err}",
+              file=sys.stderr, flush=True)
 
 
 def _record(status: str, message: str, summary: dict | None, start: float, skipped: bool = False) -> dict:
