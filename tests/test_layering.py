@@ -1,5 +1,6 @@
-"""The package's imports point one way: utilities -> data -> papers -> cells -> nets -> train -> (search, generate)
--> viz -> (workbook, cli), with no import cycle between modules, lazy imports included (issue 10).
+"""The package's imports point one way: utilities -> data -> papers -> cells -> nets -> train
+-> (campaigns, search, generate) -> viz -> (workbook, cli), with no import cycle between modules, lazy imports
+included (issue 10).
 
 The graph is read from the source by ``scripts/import_graph.py``, the same command the docs tell a reader to run.
 """
