@@ -29,3 +29,24 @@ def offline(tmp_path, monkeypatch):
 def files_under(folder) -> list[str]:
     """Every file below ``folder`` (hidden partial files included), as sorted relative paths."""
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def catalogue_as_found(monkeypatch, name: str, folder) -> None:
+    """Make the catalogue's sha256 of set ``name`` those of its files in ``folder``: a test's hand-made copy then
+    loads as canonical (loading checks every file against the catalogue: rnnlab.data.checksums)."""
+    import dataclasses
+    import hashlib
+    from pathlib import Path
+
+    from rnnlab.data import catalog
+
+    def found(entry):
+        path = Path(folder) / entry.relpath
+        return dataclasses.replace(entry, sha256=hashlib.sha256(path.read_bytes()).hexdigest()) if path.is_file() \
+            else entry
+
+    if name in catalog.MUSIC:
+        music = catalog.MUSIC[name]
+        monkeypatch.setitem(catalog.MUSIC, name, dataclasses.replace(music, files=tuple(map(found, music.files))))
+    else:
+        monkeypatch.setitem(catalog.TEXT, name, {split: found(e) for split, e in catalog.TEXT[name].items()})

@@ -12,7 +12,7 @@ from rnnlab.data import load_dataset
 from rnnlab.data.music import pitches_to_roll, read_mat_rolls, read_pickle_rolls, read_rolls
 from rnnlab.errors import RnnlabError
 from tests import _fixtures_data
-from tests._fixtures_data import files_under
+from tests._fixtures_data import catalogue_as_found, files_under
 
 offline = _fixtures_data.offline
 
@@ -163,11 +163,12 @@ def test_unknown_option_is_rejected(offline, tmp_path):
         load_dataset("nottingham", root=tmp_path, digits=3)
 
 
-def test_a_mat_file_in_root_is_loaded_with_max_sequences(offline, tmp_path):
+def test_a_mat_file_in_root_is_loaded_with_max_sequences(offline, tmp_path, monkeypatch):
     roll = np.zeros((3, 88), dtype=np.uint8)
     roll[:, 40] = 1
     (tmp_path / "polyphonic").mkdir()
     _write_mat(tmp_path / "polyphonic" / "MuseData.mat", [roll, roll[:2], roll[:1]])
+    catalogue_as_found(monkeypatch, "musedata", tmp_path)  # a hand-made file: make it the catalogued one
     ds = load_dataset("musedata", root=tmp_path, max_sequences=2)
     assert ds.source == "canonical musedata (polyphonic/MuseData.mat)"  # the file as in a data folder, no folder
     assert [len(r) for r in ds.splits["train"]] == [3, 2]

@@ -8,6 +8,7 @@ from rnnlab.data import load_dataset
 from rnnlab.data.ptb import EOL, EOS
 from rnnlab.errors import RnnlabError
 from tests import _fixtures_data
+from tests._fixtures_data import catalogue_as_found
 
 offline = _fixtures_data.offline
 
@@ -41,22 +42,24 @@ def test_char_level_counts_equal_provenance(canonical_data):
     assert ds.decode(ds.splits["test"][0]) == "".join(first.split()) + EOL
 
 
-def _write_ptb(folder, train, valid, test):
+def _write_ptb(folder, train, valid, test, monkeypatch=None):
     (folder / "ptb").mkdir(parents=True)
     for split, text in (("train", train), ("valid", valid), ("test", test)):
         (folder / "ptb" / f"ptb.{split}.txt").write_text(text)
+    if monkeypatch is not None:  # hand-made files: make them the catalogued ones
+        catalogue_as_found(monkeypatch, "ptb-word", folder)
 
 
-def test_vocabulary_is_ordered_by_frequency_then_alphabet(offline, tmp_path):
-    _write_ptb(tmp_path, " b a b \n c b \n", " a \n", " c c \n")
+def test_vocabulary_is_ordered_by_frequency_then_alphabet(offline, tmp_path, monkeypatch):
+    _write_ptb(tmp_path, " b a b \n c b \n", " a \n", " c c \n", monkeypatch)
     ds = load_dataset("ptb-word", root=tmp_path)
     assert ds.vocab == ["b", "<eos>", "a", "c"]  # b x3; <eos> x2; a, c x1 (alphabetical)
     assert [t.tolist() for t in ds.splits["train"]] == [[0, 2, 0, 1], [3, 0, 1]]
     assert ds.source == "canonical ptb-word (ptb/ptb.train.txt, ptb/ptb.valid.txt, ptb/ptb.test.txt)"  # no folder
 
 
-def test_unknown_word_in_valid_is_one_line(offline, tmp_path):
-    _write_ptb(tmp_path, " a \n", " zebra \n", " a \n")
+def test_unknown_word_in_valid_is_one_line(offline, tmp_path, monkeypatch):
+    _write_ptb(tmp_path, " a \n", " zebra \n", " a \n", monkeypatch)
     with pytest.raises(RnnlabError, match="ptb.valid.txt: token 'zebra' is not in the training vocabulary"):
         load_dataset("ptb-word", root=tmp_path)
 

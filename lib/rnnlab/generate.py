@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnlab.data.layout import N_KEYS
-from rnnlab.data.registry import data_families, music_sets
+from rnnlab.data.registry import NONCANONICAL, data_families, music_sets
 from rnnlab.errors import RnnlabError, check_positive
 
 __all__ = ["MUSIC_DATASETS", "N_KEYS", "frame_probabilities", "music_runs", "pick_music_run", "sample_music",
@@ -118,14 +118,17 @@ def step_log_likelihood(model, piece: torch.Tensor) -> torch.Tensor:
 def music_runs(runs, family: str | None = None):
     """Finished music runs of a run-store table (``rnnlab.train.runs.load``), best test NLL first; only those of
     one data ``family`` (``rnnlab.data.data_family``: models are primed and scored only on their own data) when
-    given."""
+    given, else every family but ``noncanonical`` files (a paper set's name, not its catalogued sha256: picked
+    only when their own family is asked for)."""
     import pandas as pd
 
     if runs is None or runs.empty or not {"dataset", "status", "test_nll"} <= set(runs.columns):
         return pd.DataFrame(columns=list(getattr(runs, "columns", [])))
     music = runs[runs["dataset"].isin(MUSIC_DATASETS) & (runs["status"] == "ok") & runs["test_nll"].notna()]
-    if family is not None:
-        music = music[pd.Series([f == family for f in data_families(music)], index=music.index, dtype=bool)]
+    families = data_families(music)
+    keep = [f == family for f in families] if family is not None else [
+        not f.startswith(f"{NONCANONICAL} ") for f in families]
+    music = music[pd.Series(keep, index=music.index, dtype=bool)]
     return music.sort_values("test_nll")
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rnnlab.data import Provenance
 from rnnlab.papers import paper_results
 from rnnlab.train.runs import load
 
 
 def results_table(root=None) -> pd.DataFrame:
-    """Runs (status, data source, test metric) joined with the published test numbers where one exists."""
+    """Runs (status, data source, test metric) joined with the published test numbers where one exists; a run on
+    ``noncanonical`` files (a paper set's name, not its catalogued sha256) is listed without any paper's number."""
     runs = load(root)
     if runs.empty:
         return runs
@@ -17,8 +19,11 @@ def results_table(root=None) -> pd.DataFrame:
     runs["test"] = [row.get(f"test_{row['metric']}") for _, row in runs.iterrows()]
     papers = paper_results()
     papers = papers[papers.split == "test"][["paper", "table", "dataset", "arch", "cell", "metric", "value"]]
-    papers = papers.rename(columns={"value": "paper_value"})
-    joined = runs.merge(papers, on=["dataset", "arch", "cell", "metric"], how="left")
+    papers = papers.rename(columns={"value": "paper_value", "dataset": "_paper_key"})
+    runs["_paper_key"] = [row.get("dataset") if Provenance.from_record(row).paper_dataset is not None else None
+                          for row in runs.to_dict("records")]  # noncanonical data counts as no paper dataset
+    joined = runs.merge(papers.dropna(subset=["_paper_key"]), on=["_paper_key", "arch", "cell", "metric"],
+                        how="left")
     columns = ["dataset", "data_source", "arch", "cell", "hidden", "n_params", "status", "epochs_run", "metric",
                "best_valid", "test", "paper", "table", "paper_value", "wall_seconds", "run_dir"]
     return joined[[c for c in columns if c in joined.columns]]

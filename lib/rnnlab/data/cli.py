@@ -3,7 +3,8 @@
   rnnlab data list                  what is present, with sizes and sources
   rnnlab data fetch NAME            download from the canonical URL (or the documented fallback), verify sha256
   rnnlab data fetch NAME --from DIR import a local copy (laid out as in docs/data.md, or flat)
-  rnnlab data stats NAME            per-split statistics (sequences, steps, notes, polyphony / tokens, types)
+  rnnlab data stats NAME            per-split statistics (sequences, steps, notes, polyphony / tokens, types);
+                                    --allow-noncanonical loads a file whose sha256 is not the catalogue's
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     stats.add_argument("--root", help="data folder to look in (default: $RNNLAB_DATA or data/)")
     stats.add_argument("--seed", type=int, default=0, help="seed of the synthetic tasks (default 0)")
     stats.add_argument("--no-fallback", action="store_true", help="fail instead of using bach-music21 for jsb")
+    stats.add_argument("--allow-noncanonical", action="store_true",
+                       help="load files whose sha256 is not the catalogue's (reported as noncanonical data)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -63,7 +66,8 @@ def main(args: argparse.Namespace) -> int:
         for path in paths:
             print(f"{args.name}: {path} ({_human(path.stat().st_size)}, verified)")
         return 0
-    ds = load_dataset(args.name, root=args.root, fallback=not args.no_fallback, seed=args.seed)
+    knobs = {"allow_noncanonical": True} if args.allow_noncanonical and DATASETS[args.name].checked else {}
+    ds = load_dataset(args.name, root=args.root, fallback=not args.no_fallback, seed=args.seed, **knobs)
     print(f"{ds.name}: {ds.description}\nsource: {ds.source}")
     for read in (ds.provenance.files if ds.provenance is not None else ()):
         print(f"read: {read.path} (sha256 {read.sha256[:12]})")

@@ -205,8 +205,12 @@ def import_local(name: str, source_dir: Path, dest: Path) -> list[Path]:
 
 
 def inventory(root: str | Path | None = None):
-    """A DataFrame of every dataset: status, file, size in bytes and what the file is."""
+    """A DataFrame of every dataset: status, file, size in bytes, what the file is, and ``check``: whether a present
+    file is the catalogued one (``ok``, or ``WRONG sha256 ...``: loading refuses it), from the sha256 cache of
+    :func:`rnnlab.data.checksums.cached_sha256`."""
     import pandas as pd
+
+    from rnnlab.data.checksums import file_status
 
     folders = search_folders(root)
     rows = []
@@ -226,5 +230,7 @@ def inventory(root: str | Path | None = None):
                          "source": f"`rnnlab data fetch {name}`"})
         for index, (entry, path) in enumerate(present):
             rows.append({"dataset": name, "status": "present (used)" if index == 0 else "present", "file": str(path),
-                         "bytes": path.stat().st_size, "source": entry.description})
-    return pd.DataFrame(rows)
+                     "bytes": path.stat().st_size, "source": entry.description, "check": file_status(entry, path)})
+    table = pd.DataFrame(rows)
+    table["check"] = table["check"].fillna("") if "check" in table else ""
+    return table

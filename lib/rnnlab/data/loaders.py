@@ -6,7 +6,8 @@ or kind, so a new set whose files need a new reader is that module and one regis
 
 - ``load(name, root=None, *, seed=0, max_sequences=None, **options) -> Dataset`` (required): ``root`` is the data
   folder of canonical files, ``seed`` the generator seed of generated sets, ``options`` those of the registry
-  line's ``options``;
+  line's ``options`` and, for a canonical set with catalogued files, ``allow_noncanonical`` (check every file read
+  with :func:`rnnlab.data.checksums.check_file` and record a mismatch it admits as ``noncanonical``);
 - ``check_options(name, options)`` (only where the registry line's ``options`` is None): raise ``RnnlabError`` (one
   line) on an unknown or bad option;
 - ``fetch(name, dest, timeout, deadline) -> list[Path]`` (optional): make the set available when that is not a

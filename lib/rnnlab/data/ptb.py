@@ -7,7 +7,9 @@
   = mean nats / ln 2.
 
 The vocabulary is built from the training split, most frequent first (ties alphabetical), so ids are fixed.
-See docs/data.md §4 for counts.
+See docs/data.md §4 for counts. All three files are read and checked against the catalogue's sha256
+(:mod:`rnnlab.data.checksums`) before any is decoded: one changed character is refused in one line, or with
+``allow_noncanonical=True`` loaded as ``noncanonical`` data.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import numpy as np
 import torch
 
 from rnnlab.data.catalog import TEXT, search_folders
+from rnnlab.data.checksums import check_file, find_file
 from rnnlab.data.dataset import SPLITS, Dataset
-from rnnlab.data.registry import DATASETS, Provenance, canonical_source, source_file
+from rnnlab.data.registry import DATASETS, NONCANONICAL, Provenance, canonical_source, noncanonical_source, source_file
 from rnnlab.errors import RnnlabError
 
 EOS = "<eos>"  # end of line, word level
@@ -36,16 +39,28 @@ def read_lines(path: str | Path, end_token: str) -> list[list[str]]:
 
 def read_lines_and_sha256(path: str | Path, end_token: str) -> tuple[list[list[str]], str]:
     """The tokens of :func:`read_lines` and the sha256 of the very bytes they were read from."""
+    data = _read_bytes(path)
+    return _tokens(data, path, end_token), hashlib.sha256(data).hexdigest()
+
+
+def _read_bytes(path: str | Path) -> bytes:
     try:
-        data = Path(path).read_bytes()
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise RnnlabError(f"cannot read PTB file {str(path)!r} ({err.strerror or err}); make it readable, or move it "
+                          "out of the way and run `rnnlab data fetch ptb-word` (or ptb-char)") from None
+
+
+def _tokens(data: bytes, path: str | Path, end_token: str) -> list[list[str]]:
+    try:
         text = data.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
+    except UnicodeDecodeError as err:
         raise RnnlabError(f"cannot read PTB file {str(path)!r} ({err}); fetch it again with `rnnlab data fetch`") \
             from None
     lines = text.split("\n")
     if lines and not lines[-1].strip():  # the file ends with a newline (and, for char files, a space)
         lines.pop()
-    return [line.split() + [end_token] for line in lines], hashlib.sha256(data).hexdigest()
+    return [line.split() + [end_token] for line in lines]
 
 
 def build_vocab(lines: list[list[str]]) -> list[str]:
@@ -64,34 +79,54 @@ def encode(lines: list[list[str]], vocab: list[str], where: str) -> list[torch.T
 
 
 def find_ptb_files(name: str, root=None) -> dict[str, Path] | None:
-    folders = search_folders(root)
-    for folder in folders:
-        paths = {split: Path(folder) / entry.relpath for split, entry in TEXT[name].items()}
-        if all(p.is_file() for p in paths.values()):
+    """The three files of ``name`` from the first search folder that has all three (a folder, a link to nowhere
+    or a link loop at a file's name is one line: :func:`rnnlab.data.checksums.find_file`)."""
+    for folder in search_folders(root):
+        paths = {split: find_file(name, entry, [folder]) for split, entry in TEXT[name].items()}
+        if all(p is not None for p in paths.values()):
             return paths
     return None
 
 
-def load_ptb(name: str, root=None, max_sequences: int | None = None) -> Dataset:
-    """Load ``ptb-word`` or ``ptb-char``; the vocabulary always comes from the full training split."""
+def _missing_message(name: str, root) -> str:
+    folders = search_folders(root)
+    wanted = ", ".join(e.relpath for e in TEXT[name].values())
+    partial = [(folder, [e.relpath for e in TEXT[name].values() if not (Path(folder) / e.relpath).is_file()])
+               for folder in folders]
+    partial = [(folder, missing) for folder, missing in partial if len(missing) < len(TEXT[name])]
+    named = ", ".join(str(f) + ("" if Path(f).exists() else " (does not exist)") for f in folders)
+    where = f"{', '.join(partial[0][1])} missing in {partial[0][0]} (the other splits are there)" if partial else \
+        f"files missing in {named} (need {wanted})"
+    return (f"dataset {name!r}: {where}; run `rnnlab data fetch {name}` or `rnnlab data fetch {name} --from DIR`, "
+            "or set RNNLAB_DATA")
+
+
+def load_ptb(name: str, root=None, max_sequences: int | None = None, allow_noncanonical: bool = False) -> Dataset:
+    """Load ``ptb-word`` or ``ptb-char``; the vocabulary always comes from the full training split. All three
+    files are checked against the catalogue's sha256 before any is decoded; a mismatch is one line, or with
+    ``allow_noncanonical`` the set is loaded and recorded as ``noncanonical``."""
     paths = find_ptb_files(name, root)
     if paths is None:
-        folders = ", ".join(str(f) for f in search_folders(root))
-        wanted = ", ".join(e.relpath for e in TEXT[name].values())
-        raise RnnlabError(f"dataset {name!r}: files missing in {folders} (need {wanted}); run `rnnlab data fetch "
-                          f"{name}` or `rnnlab data fetch {name} --from DIR`, or set RNNLAB_DATA")
+        raise RnnlabError(_missing_message(name, root))
+    data = {split: _read_bytes(paths[split]) for split in SPLITS}
+    sha256 = {split: hashlib.sha256(data[split]).hexdigest() for split in SPLITS}
+    wrong = [split for split in SPLITS
+             if check_file(name, TEXT[name][split], paths[split], sha256[split], allow_noncanonical) is False]
     end_token = LEVELS[name]
-    read = {split: read_lines_and_sha256(paths[split], end_token) for split in SPLITS}
-    lines = {split: tokens for split, (tokens, _) in read.items()}
+    lines = {split: _tokens(data[split], paths[split], end_token) for split in SPLITS}
     vocab = build_vocab(lines["train"])
     splits = {split: encode(lines[split][:max_sequences], vocab, f"{paths[split].name}") for split in SPLITS}
-    files = tuple(source_file(paths[split], sha256) for split, (_, sha256) in read.items())
-    return Dataset(name=name, source=canonical_source(name, paths.values()), kind="text", splits=splits,
+    files = tuple(source_file(paths[split], sha256[split]) for split in SPLITS)
+    why = "; ".join(f"{TEXT[name][split].relpath} has sha256 {sha256[split][:16]}, not the catalogued "
+                    f"{TEXT[name][split].sha256[:16]}" for split in wrong)
+    source = noncanonical_source(name, paths.values(), why) if wrong else canonical_source(name, paths.values())
+    return Dataset(name=name, source=source, kind="text", splits=splits,
                    n_in=len(vocab), n_out=len(vocab), loss="categorical", metric=DATASETS[name].metric, vocab=vocab,
                    description="Penn Treebank (Mikolov), " + ("words" if name == "ptb-word" else "characters"),
-                   provenance=Provenance("canonical", name, name, files))
+                   provenance=Provenance(NONCANONICAL if wrong else "canonical", name, name, files))
 
 
-def load(name: str, root=None, *, seed: int = 0, max_sequences: int | None = None) -> Dataset:
+def load(name: str, root=None, *, seed: int = 0, max_sequences: int | None = None,
+         allow_noncanonical: bool = False) -> Dataset:
     """The loader of PTB's two sets (:mod:`rnnlab.data.loaders`): :func:`load_ptb` (no seed)."""
-    return load_ptb(name, root, max_sequences)
+    return load_ptb(name, root, max_sequences, allow_noncanonical)

@@ -46,7 +46,9 @@ KIND_SPECS: dict[str, Kind] = {
 }
 KINDS = tuple(KIND_SPECS)  # ("music", "text", "synthetic")
 SEPARATORS = {"word": " "}  # how decoded symbols are joined, by unit (every other unit: ""; characters abut)
-ORIGINS = ("canonical", "stand-in", "fallback", "generated")  # how the data of a loaded dataset was obtained
+ORIGINS = ("canonical", "stand-in", "fallback", "generated", "noncanonical")  # how a loaded dataset's data was obtained
+NONCANONICAL = "noncanonical"  # a canonical set's name, but files that are not the catalogued ones (admitted by:)
+ALLOW_OPTION = "allow_noncanonical"  # the option that admits them (DatasetSpec.checked sets)
 UNKNOWN = "unknown"  # only for an old run record whose data_source text names none of the above
 
 
@@ -60,7 +62,9 @@ class DatasetSpec:
     paper dataset itself). ``label``: how runs on this data are grouped (:attr:`Provenance.family`) when it is a
     stand-in. ``files``: its catalogued source files (:mod:`rnnlab.data.catalog`, with sha256). ``loader``: the
     module of :mod:`rnnlab.data` that loads it (its ``load``; "": its kind's, :data:`KIND_SPECS`). ``options``: what
-    ``load_dataset`` takes for it besides ``max_sequences`` (None: its loader's ``check_options`` decides).
+    ``load_dataset`` takes for it besides ``max_sequences`` (None: its loader's ``check_options`` decides); a
+    canonical set with catalogued files also takes :data:`ALLOW_OPTION` (its files are checked against the
+    catalogue's sha256; see :attr:`checked`).
     """
 
     name: str
@@ -94,6 +98,12 @@ class DatasetSpec:
         """Its catalogued source files with their sha256, looked up live in :mod:`rnnlab.data.catalog` (empty for
         generated sets and the stand-in, which is built from music21's corpus)."""
         return catalog.files_of(self.name)
+
+    @property
+    def checked(self) -> bool:
+        """A canonical set with catalogued files: loading checks them against the catalogue's sha256, and its
+        loader takes :data:`ALLOW_OPTION` (:mod:`rnnlab.data.checksums`)."""
+        return self.canonical and bool(self.files)
 
     @property
     def paper_dataset(self) -> str:
@@ -224,6 +234,12 @@ def canonical_source(name: str, paths) -> str:
     return f"canonical {name} ({', '.join(record_path(p) for p in paths)})"
 
 
+def noncanonical_source(name: str, paths, why: str) -> str:
+    """The one-line ``data_source`` of canonical set ``name`` loaded, with :data:`ALLOW_OPTION`, from files that are
+    not the catalogued ones: ``noncanonical jsb (polyphonic/JSB Chorales.pickle): <why>; not the papers' data``."""
+    return f"{NONCANONICAL} {name} ({', '.join(record_path(p) for p in paths)}): {why}; not the papers' data"
+
+
 def portable_source(dataset: str, source) -> str | None:
     """A ``data_source`` text as new records write it: an old ``canonical:<path>`` (a music file, or PTB's folder)
     becomes :func:`canonical_source`'s text; any other text names no path already and is returned unchanged (None,
@@ -260,8 +276,10 @@ class Provenance:
     """Where a dataset's data came from.
 
     ``origin``: canonical (the catalogued files of ``requested``), stand-in (``requested`` is itself a stand-in),
-    fallback (``requested`` was missing and ``loaded`` was read instead), generated (from a seed); ``unknown`` only
-    for an old record whose text names none of these. ``requested``: the name asked for; ``loaded``: the registry
+    fallback (``requested`` was missing and ``loaded`` was read instead), generated (from a seed), noncanonical
+    (files under ``requested``'s names whose sha256 or split sizes are not the catalogue's, admitted by
+    :data:`ALLOW_OPTION`: counts as no paper dataset); ``unknown`` only for an old record whose text names none of
+    these. ``requested``: the name asked for; ``loaded``: the registry
     name whose data was read. ``files``: what was read.
     """
 
@@ -275,9 +293,10 @@ class Provenance:
         check_choice("origin", self.origin, (*ORIGINS, UNKNOWN))
 
     @property
-    def paper_dataset(self) -> str:
-        """The paper dataset this data counts as (a fallback counts as what it stands in for)."""
-        return paper_dataset(self.loaded)
+    def paper_dataset(self) -> str | None:
+        """The paper dataset this data counts as (a fallback counts as what it stands in for; non-canonical files
+        count as none: None, so nothing joins them to a paper's numbers)."""
+        return None if self.origin == NONCANONICAL else paper_dataset(self.loaded)
 
     @property
     def comparable(self) -> bool:
@@ -286,9 +305,9 @@ class Provenance:
 
     @property
     def family(self) -> str:
-        """Which data runs trained on, for grouping: ``canonical jsb``, ``generated xml``, or the stand-in's label
-        (a jsb run that fell back and a bach-music21 run are one family)."""
-        if self.origin in ("canonical", "generated"):
+        """Which data runs trained on, for grouping: ``canonical jsb``, ``generated xml``, ``noncanonical jsb``, or
+        the stand-in's label (a jsb run that fell back and a bach-music21 run are one family)."""
+        if self.origin in ("canonical", "generated", NONCANONICAL):
             return f"{self.origin} {self.requested}"
         if self.origin == UNKNOWN:
             return self.unknown_label
@@ -322,9 +341,11 @@ class Provenance:
     @classmethod
     def from_source_text(cls, dataset: str, source) -> Provenance:
         """Old records only: the provenance a ``data_source`` text implies (``canonical jsb (...)``, or the older
-        ``canonical:<path>``; ``generated ...``; the stand-in's text; or a requested set's text that names the
-        stand-in: a fallback)."""
+        ``canonical:<path>``; ``noncanonical jsb (...)``; ``generated ...``; the stand-in's text; or a requested
+        set's text that names the stand-in: a fallback)."""
         source = "" if source is None or source != source else str(source)  # None or NaN: nothing recorded
+        if source.startswith(NONCANONICAL):
+            return cls(NONCANONICAL, dataset, dataset)
         if source.startswith("canonical"):
             return cls("canonical", dataset, dataset)
         if source.startswith("generated"):

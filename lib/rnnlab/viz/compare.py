@@ -6,9 +6,11 @@ lives in :mod:`rnnlab.viz.compare_widget`.
 
 Comparability: a paper's number is only comparable with ours when we trained on the same data. A run on
 ``bach-music21`` (the offline stand-in for JSB Chorales), or a run that asked for ``jsb`` but fell back to the
-stand-in, is shown beside Pascanu's / Chung's JSB number as a reference, flagged ``comparable = False``. What a
-run's data was (canonical, stand-in, fallback, generated) and what paper dataset it counts as is asked of
-:mod:`rnnlab.data` (its registry and :class:`~rnnlab.data.Provenance`), never worked out here.
+stand-in, is shown beside Pascanu's / Chung's JSB number as a reference, flagged ``comparable = False``. A run on
+``noncanonical`` files (a canonical set's name, the wrong sha256, admitted by ``allow_noncanonical``) counts as no
+paper dataset and is never set beside a paper's number. What a run's data was (canonical, stand-in, fallback,
+generated, noncanonical) and what paper dataset it counts as is asked of :mod:`rnnlab.data` (its registry and
+:class:`~rnnlab.data.Provenance`), never worked out here.
 """
 
 from __future__ import annotations
@@ -70,12 +72,16 @@ def filter_runs(runs: pd.DataFrame, **criteria) -> pd.DataFrame:
 
 def run_labels(runs: pd.DataFrame) -> dict[str, str]:
     """A short unique label per run directory: ``arch/cell h<hidden> dataset`` (+ ``#2`` ... for repeats); a run
-    that asked for a paper's set but trained on our stand-in says ``(stand-in)``."""
+    that asked for a paper's set but trained on our stand-in says ``(stand-in)``, one on files that are not the
+    catalogued ones ``(noncanonical)``."""
     labels, seen = {}, {}
     replaced = set(stand_ins().values())  # paper datasets that have a stand-in
     for _, row in runs.iterrows():
         dataset = row.get("dataset")
-        if dataset in replaced and Provenance.from_record(row).origin != "canonical":
+        origin = Provenance.from_record(row).origin
+        if origin == "noncanonical":
+            dataset = f"{dataset} (noncanonical)"
+        elif dataset in replaced and origin != "canonical":
             dataset = f"{dataset} (stand-in)"
         base = f"{row.get('arch')}/{row.get('cell')} h{row.get('hidden', '?')} {dataset}"
         seen[base] = seen.get(base, 0) + 1
@@ -134,12 +140,12 @@ def results_beside_papers(runs: pd.DataFrame) -> pd.DataFrame:
                     for _, row in runs.iterrows()]
     provenances = [Provenance.from_record(row) for row in runs.to_dict("records")]
     canonical = [p.origin == "canonical" for p in provenances]
-    runs["paper_dataset"] = [p.paper_dataset for p in provenances]
+    runs["paper_dataset"] = [p.paper_dataset for p in provenances]  # None for noncanonical files: joins nothing
     papers = paper_results()
     papers = papers[papers.split == "test"].rename(columns={"value": "paper_value", "dataset": "paper_dataset"})
     papers = papers[["paper", "table", "paper_dataset", "arch", "cell", "metric", "paper_value"]]
-    joined = runs.assign(_canonical=canonical).merge(papers, on=["paper_dataset", "arch", "cell", "metric"],
-                                                     how="left")
+    joined = runs.assign(_canonical=canonical).merge(papers.dropna(subset=["paper_dataset"]),
+                                                     on=["paper_dataset", "arch", "cell", "metric"], how="left")
     needs_canonical = joined["paper_dataset"].map(lambda d: d in DATASETS and DATASETS[d].canonical).astype(bool)
     joined["comparable"] = joined["paper_value"].notna() & (joined["_canonical"] | ~needs_canonical) & (
         joined["dataset"] == joined["paper_dataset"])
