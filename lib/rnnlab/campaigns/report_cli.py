@@ -69,7 +69,15 @@ def main(args) -> int:
         raise RnnlabError(f"--csv {args.csv!r}: " + ("is a folder" if Path(args.csv).is_dir() else
                                                      "its folder does not exist"))
     if args.paper:
-        return paper_report(args.root, args.paper, args.csv, args.publish)
+        try:
+            return paper_report(args.root, args.paper, args.csv, args.publish)
+        except KeyboardInterrupt:
+            if not args.publish:
+                raise
+            print(f"rnnlab report: interrupted; {args.publish}/{args.paper} and its .csv hold the publication "
+                  "before or the new one, each whole (a publish swaps them in together or not at all)",
+                  file=sys.stderr)
+            return 130
     table = results_table(args.root)
     if table.empty:
         print("no runs found")

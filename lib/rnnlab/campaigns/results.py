@@ -345,8 +345,9 @@ def publish(root: str | Path, out: str | Path, checkpoints_for: tuple[str, ...] 
     swap cut short between its renames is finished by the next publish. One publish into a folder at a time."""
     root, out = Path(root), Path(out)
     csv = out.with_suffix(".csv")
-    if out.exists() and not out.is_dir():
-        raise RnnlabError(f"cannot publish to {str(out)!r}: it is a file, not a folder")
+    for folder in (out, *out.parents):
+        if folder.exists() and not folder.is_dir():
+            raise RnnlabError(f"cannot publish to {str(out)!r}: {str(folder)!r} is a file, not a folder")
     if csv.is_dir():
         raise RnnlabError(f"cannot publish the table to {str(csv)!r}: it is a folder")
     try:
@@ -396,7 +397,13 @@ def _publish(root: Path, out: Path, csv: Path, checkpoints_for: tuple[str, ...])
     table = rows.reindex([p for p in points if p in rows.index]).reset_index()[list(COLUMNS)]
     best_points = best_of_groups(table)
     spec_bytes, parents = _spec(root / SPEC_FILE)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}{STAGE_MARK}", dir=out.parent))
+    try:
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}{STAGE_MARK}", dir=out.parent))
+    except OSError as err:
+        if err.errno in DISK_FULL:
+            raise disk_full(out, err) from None
+        raise RnnlabError(f"cannot publish to {str(out)!r}: {err.strerror or err} in {str(out.parent)!r}; nothing "
+                          "was changed") from None
     tree = stage / "tree"
     try:
         if out.exists():
@@ -523,7 +530,9 @@ def _prepared(run: Path, root: Path) -> dict[str, bytes]:
     """The files ``publish`` writes for the run in ``run``, read and checked (``DamagedRecord`` naming a file that
     is damaged): the ``PUBLISHED_FILES`` it has, and ``updates_binned.csv`` from its updates.csv."""
     files = {}
-    for name in (*PUBLISHED_FILES, "updates.csv", "checkpoints/best.pt"):
+    source_files = (*PUBLISHED_FILES, "updates.csv" if (run / "updates.csv").exists() else "updates_binned.csv",
+                    "checkpoints/best.pt")
+    for name in source_files:
         path = run / name
         if not path.exists() and not path.is_symlink():
             continue
@@ -546,7 +555,7 @@ def _prepared(run: Path, root: Path) -> dict[str, bytes]:
                 data.decode()
             except UnicodeDecodeError:
                 raise DamagedRecord(f"{path}: not text") from None
-        if name == "updates.csv":
+        if name == "updates.csv":  # (a published tree as the store: its updates_binned.csv is copied as it is)
             try:
                 binned = binned_updates(pd.read_csv(io.BytesIO(data)))
             except (KeyError, TypeError, ValueError) as err:

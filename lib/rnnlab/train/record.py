@@ -95,14 +95,18 @@ class RunRecord:
     @contextlib.contextmanager
     def failing_on_full_disk(self):
         """Around a write of the record: a full disk (``DiskFullError``, one line naming the file and the free
-        space) is recorded in run.log, when that small write still fits (else stderr says so), and re-raised."""
+        space), or another failed write, is recorded in run.log when that small write still fits (else stderr says
+        so), and re-raised."""
         try:
             yield
         except DiskFullError as err:
             self.record_failure(err)
             raise
+        except OSError as err:  # a file that is a folder, no permission, ...: recorded too
+            self.record_failure(f"{err.strerror or err}: {err.filename!r}" if err.filename else err)
+            raise
 
-    def record_failure(self, err: BaseException) -> None:
+    def record_failure(self, err: BaseException | str) -> None:
         """``failed: <err>`` in run.log; when even that cannot be written, one line on stderr says so."""
         line = portable_log(f"failed: {err}", self.run_dir)
         try:
