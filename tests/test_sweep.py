@@ -276,7 +276,8 @@ def test_a_locked_point_is_skipped_and_said_so(tmp_path):
 # ---------------------------------------------------------------------------------------- a real local sweep
 @pytest.mark.slow
 def test_local_sweep_runs_points_in_order_records_failures_blocks_dependents_and_skips_finished(tmp_path, capsys):
-    """a -> b (child); bad diverges -> c -> d blocked; f fails (its folder holds another run's record) -> g blocked."""
+    """a -> b (child); bad diverges -> c -> d blocked; f fails (its folder holds a damaged checkpoint) -> g blocked.
+    A folder holding another run's record (other knobs) refuses the whole sweep first, before anything is written."""
     child = {"init_from": "{after}", "pretrained_lr_scale": 0.1} if HAS_INIT_FROM else {}
     spec = {"name": "s", "base": TINY, "models": {
         "a": {}, "b": {"after": "a", "lr": 0.05, **child}, "bad": {"lr": 1e38}, "c": {"after": "bad"},
@@ -286,6 +287,12 @@ def test_local_sweep_runs_points_in_order_records_failures_blocks_dependents_and
     f = points["f"].run_dir
     f.mkdir(parents=True)
     (f / "config.json").write_text(TrainConfig(**{**points["f"].knobs, "lr": 0.7}).to_json())
+    with pytest.raises(RnnlabError, match=r"1 point .* ran with other knobs .*\(f; f: lr 0.7 -> 0.1\)"):
+        run_sweep(spec, root=tmp_path / "runs", smoke=True, engine="inline", stream=io.StringIO())
+    assert sorted(p.name for p in (tmp_path / "runs" / "s-smoke").iterdir()) == ["f"]  # no spec.json, no run
+    (f / "config.json").write_text(TrainConfig(**points["f"].knobs).to_json())  # its own knobs, and
+    (f / "checkpoints").mkdir()
+    (f / "checkpoints" / "last.pt").write_bytes(b"not a checkpoint")  # a damaged checkpoint: fails when resumed
 
     stream = io.StringIO()
     rows = run_sweep(spec, root=tmp_path / "runs", smoke=True, engine="local", workers=2, stream=stream)
@@ -297,7 +304,7 @@ def test_local_sweep_runs_points_in_order_records_failures_blocks_dependents_and
     assert "blocked  d  (parent c is blocked)" in log
     assert re.search(r"\d/7 done · \d running · \d failed · \d blocked · elapsed \S+ · ETA", log)
     failure = json.loads((f / "point.json").read_text())
-    assert failure["status"] == "failed" and "knob lr" in failure["message"] and "\n" not in failure["message"]
+    assert failure["status"] == "failed" and "last.pt" in failure["message"] and "\n" not in failure["message"]
 
     a, b = points["a"].run_dir, points["b"].run_dir
     for run in (a, b, points["bad"].run_dir, f):
@@ -327,7 +334,7 @@ def test_local_sweep_runs_points_in_order_records_failures_blocks_dependents_and
 
     table = format_table(rows).splitlines()
     assert table[0].split() == ["point", "status", "best", "valid", "test", "epochs", "time"]
-    assert "failed f: RnnlabError: knob lr" in "\n".join(table)
+    assert re.search(r"failed f: \w+Error: .*last.pt", "\n".join(table))
 
     # --status reads the folders and runs nothing; a re-run skips what finished
     capsys.readouterr()

@@ -1,14 +1,19 @@
 """The ``rnnlab`` command line: one subcommand per concern, each implemented beside its code.
 
 Each subcommand module exposes ``add_arguments(parser)`` and ``main(args) -> int``.
-Bad input (an ``RnnlabError``) is printed as one line and exits with status 2.
+Bad input (an ``RnnlabError``) is printed as one line and exits with status 2. Ctrl-C, SIGTERM (``kill PID``, a
+batch system's time limit) and SIGHUP (a closed terminal; not under ``nohup``) end every subcommand the same way:
+``KeyboardInterrupt`` where the command is, its own cleanup (a training run records itself interrupted, a pool stops
+its workers), then one line ``rnnlab COMMAND: interrupted (SIGNAL)`` and exit status 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 
 from rnnlab import __version__
 from rnnlab.errors import RnnlabError
@@ -56,14 +61,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _interrupt_on_termination() -> dict:
+    """SIGTERM and SIGHUP raise KeyboardInterrupt as Ctrl-C does (main thread only; an ignored signal stays
+    ignored); return the handlers replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {signum: signal.signal(signum, _raise_interrupt) for signum in (signal.SIGTERM, signal.SIGHUP)
+            if signal.getsignal(signum) is not signal.SIG_IGN}
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "command", None):
-        parser.print_help()
-        return 0
+    replaced = _interrupt_on_termination()
+    args = argparse.Namespace(command=None)
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return 0
         return int(args._module.main(args) or 0)
+    except KeyboardInterrupt as err:
+        where = f"rnnlab {args.command}" if args.command else "rnnlab"
+        print(f"{where}: interrupted ({str(err) or 'SIGINT'})", file=sys.stderr)
+        return 130
     except RnnlabError as err:
         print(f"rnnlab {args.command}: error: {err}", file=sys.stderr)
         return 2
@@ -74,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print(f"rnnlab {args.command}: error: out of memory; choose smaller sizes", file=sys.stderr)
         return 2
+    finally:
+        for signum, handler in replaced.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

@@ -29,13 +29,25 @@ Inside the ``with`` block SIGTERM and SIGHUP (``kill PID``, a closed terminal, a
 ``KeyboardInterrupt`` as Ctrl-C does, and leaving the block on it terminates the ``local`` workers instead of waiting
 for their jobs: without this the caller's process dies alone and its workers compute on, orphaned and out of sight.
 A signal the process ignores (SIGHUP under ``nohup``) stays ignored; off the main thread no handler is set.
+
+A ``local`` worker dies with its driver: a driver killed outright (``kill -9``, the out-of-memory killer) can run no
+cleanup, so each worker asks Linux to kill it when the driver's thread that started it ends (``prctl
+PR_SET_PDEATHSIG``, set only when the pool is started on the main thread) and watches ``os.getppid()`` twice a
+second as well (any POSIX system). Once the workers are gone multiprocessing's resource tracker reads the end of its
+pipe and exits too; a job's own children (the training notebook's kernel) watch their parent the same way.
+
+``ray`` with an address first knocks on its TCP port (a few seconds at most): nothing listening there is one line,
+not minutes of Ray's reconnection warnings in a process that does not answer SIGTERM.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -63,6 +75,60 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+WATCH_EVERY_S = 0.5
+
+
+def _start_worker(driver: int, death_signal: bool) -> None:
+    """A ``local`` worker's initializer: die with the driver (see the module docstring), then one torch thread."""
+    _die_with(driver, death_signal)
+    _one_thread()
+
+
+def _die_with(driver: int, death_signal: bool = True) -> None:
+    if death_signal and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl: the watchdog alone
+            pass
+    if os.getppid() != driver:  # the driver died before the request was in place
+        os._exit(1)
+    threading.Thread(target=_watch_driver, args=(driver,), name="rnnlab-watch-driver", daemon=True).start()
+
+
+def _watch_driver(driver: int) -> None:
+    while os.getppid() == driver:
+        time.sleep(WATCH_EVERY_S)
+    os._exit(1)  # orphaned: nobody reads this worker's results, and its queue pipes would keep it waiting forever
+
+
+def _check_reachable(address: str, timeout: float = 3.0) -> None:
+    """Raise a one-line RnnlabError unless something accepts a TCP connection at ``address`` (``HOST:PORT`` or
+    ``ray://HOST:PORT``; ``auto`` and ``local`` are Ray's own to resolve)."""
+    if address in ("auto", "local"):
+        return
+    target = address.split("://", 1)[1] if "://" in address else address
+    host, _, port = target.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise RnnlabError(f"Ray address {address!r} must be HOST:PORT (e.g. 10.0.0.5:6379), ray://HOST:PORT, "
+                          "auto or local")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as err:
+        if isinstance(err, TimeoutError | socket.timeout):
+            reason = f"no answer within {timeout:g} s"
+        elif isinstance(err, ConnectionRefusedError):
+            reason = "nothing listens on that port (connection refused)"
+        else:
+            reason = (err.strerror or type(err).__name__).lower()
+        raise RnnlabError(f"cannot reach the Ray cluster at {address}: {reason}; start one with `ray start --head` "
+                          "and give the address it prints, or run with --engine local") from None
+
+
 class WorkerPool:
     """A pool of ``workers`` one-thread workers on ``engine`` (see the module docstring)."""
 
@@ -83,8 +149,9 @@ class WorkerPool:
         if self.engine == "local":
             import multiprocessing
 
+            on_main = threading.current_thread() is threading.main_thread()
             self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_one_thread)
+                                                 initializer=_start_worker, initargs=(os.getpid(), on_main))
         elif self.engine == "ray":
             try:
                 import ray
@@ -95,9 +162,13 @@ class WorkerPool:
                 import logging
 
                 address = self.address or os.environ.get("RAY_ADDRESS")
+                if address:
+                    _check_reachable(address)
                 try:
                     ray.init(address=address, include_dashboard=False, log_to_driver=False,
                              logging_level=logging.WARNING, **({} if address else {"num_cpus": self.workers}))
+                except SystemExit as err:  # ray.init's own SIGTERM handler, while it connects: end as Ctrl-C does
+                    raise KeyboardInterrupt("SIGTERM") from err
                 except (ConnectionError, RuntimeError, ValueError) as err:
                     raise RnnlabError(f"cannot reach the Ray cluster at {address or 'a new local instance'}: "
                                       f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from None

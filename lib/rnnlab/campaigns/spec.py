@@ -36,6 +36,10 @@ or blocked parent is blocked, not run.
 A dataset may change a model's parent (``"datasets": {"musedata": {"models": {"srnn": {"after": "rnn"}}}}``: on
 MuseData Pascanu's RNN and sRNN levels are both 600 wide, so the sRNN starts from the trained RNN itself) and may
 leave a model out (``"models": {"rnn-pretrain": null}``: no point of that model on that dataset).
+
+A spec describes at most :data:`MAX_POINTS` points: the count (dataset x model pairs x grid values x draws) is
+checked before any point is built, so a grid of millions is refused at once with its size. A spec of no points
+(every model left out of every dataset) is refused too.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ DRAW_KEYS = ("count", "seed", "digits", "knobs")
 DISTRIBUTIONS = ("uniform", "log_uniform", "exp_uniform", "int_uniform", "choice")
 AFTER = "{after}"
 SPEC_FILE = "spec.json"  # a sweep's spec as last run, kept in its folder of the run store
+MAX_POINTS = 100_000  # more is a typo or a runaway grid: each point is a training run
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
@@ -116,12 +121,13 @@ def expand(spec: dict, root: str | Path | None = None, smoke: bool = False) -> l
     datasets = _entries(spec, "datasets", where, reserved=("models",))
     models = _entries(spec, "models", where, reserved=("after",))
     grid = _grid(spec, where)
+    _check_after(models, datasets, where)
+    _check_size(where, models, datasets, grid, _draw_count(spec, where))
     draws = _draws(spec, where)
     smoke_knobs = _knob_dict(spec.get("smoke", {}), f"{where}: smoke")
     clash = sorted(set(grid) & {k for d in draws for k in d})
     if clash:
         raise RnnlabError(f"{where}: knob {clash[0]!r} is both in grid and in draws; keep it in one")
-    _check_after(models, datasets, where)
     if not (datasets or models or grid or draws):
         raise RnnlabError(f"{where} describes no points: give datasets, models, grid or draws")
 
@@ -138,8 +144,8 @@ def expand(spec: dict, root: str | Path | None = None, smoke: bool = False) -> l
                                    smoke, smoke_knobs, by_key)
                     by_key[(label, model, json.dumps(combo, sort_keys=True), index)] = point
                     points.append(point)
-    names = [p.name for p in points]
-    duplicate = next((n for n in names if names.count(n) > 1), None)
+    seen: set[str] = set()
+    duplicate = next((p.name for p in points if p.name in seen or seen.add(p.name)), None)
     if duplicate is not None:
         raise RnnlabError(f"{where}: two points share the name {duplicate!r} (a repeated grid value, or draws "
                           "that round to the same value: raise draws.digits)")
@@ -224,6 +230,34 @@ def _grid(spec: dict, where: str) -> dict:
             raise RnnlabError(f"{where}: grid knob {knob!r} needs a non-empty list of values, got {values!r} "
                               "(an empty grid would run nothing)")
     return grid
+
+
+def _draw_count(spec: dict, where: str) -> int:
+    """``draws.count`` (1 without draws), checked, before anything is drawn."""
+    draws = spec.get("draws")
+    if not isinstance(draws, dict):
+        return 1  # no draws; or not an object, which _draws says
+    count = draws.get("count")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise RnnlabError(f"{where}: draws.count must be an integer >= 1, got {count!r}")
+    return count
+
+
+def _check_size(where: str, models: dict, datasets: dict, grid: dict, draw_count: int) -> None:
+    """Refuse a spec of no points, or of more than MAX_POINTS, from its shape alone (before expanding it)."""
+    pairs = sum(len([m for m in models if _runs_on(datasets, label, m)]) if models else 1
+                for label in (list(datasets) or [None]))
+    combos = math.prod(len(values) for values in grid.values())
+    total = pairs * combos * draw_count
+    if pairs == 0:
+        raise RnnlabError(f"{where} describes no points: every model is left out of every dataset "
+                          f"({', '.join(datasets)}); keep at least one model on one dataset")
+    if total > MAX_POINTS:
+        shape = " x ".join([f"{pairs} dataset/model pair{'s' if pairs > 1 else ''}"]
+                           + [f"{len(grid[k])} {k}" for k in sorted(grid)]
+                           + ([f"{draw_count} draws"] if draw_count > 1 else []))
+        raise RnnlabError(f"{where} has {total:,} points ({shape}); a sweep is limited to {MAX_POINTS:,}: "
+                          "narrow the grid or the draws, or split the spec")
 
 
 def _draws(spec: dict, where: str) -> list[dict]:

@@ -10,11 +10,20 @@ The spec format is in rnnlab.campaigns.spec (and docs/sweeps.md). Each point tra
 Re-running a sweep skips finished points (ok, diverged), resumes the others from their last checkpoint, records a
 failed point (``point.json``: status failed and the one-line error) and goes on; a point that waits for a failed,
 diverged or blocked parent is blocked, not run. A point another process is writing is skipped and said so.
+
+A point's folder remembers the knobs it ran with: ``point-knobs.json`` (their sha256 and the knobs, paths relative
+to the folder), written when the point starts. Before anything runs or is written, every point that has a folder is
+checked against the spec as it is now (``check_store``): a point whose recorded knobs differ (the spec was edited
+after it ran) stops the sweep with one line naming how many points differ, the first few, the knob that changed and
+how to rerun them; its old results are never reported as the new spec's, and the store's spec.json is left as it
+was. A folder written before this record existed is checked by its config.json instead (only the knobs it records;
+``epochs`` and ``patience`` may be higher there, as ``rnnlab extend`` raises them); one with neither is trusted.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 import os
 import sys
@@ -24,6 +33,7 @@ from pathlib import Path
 from rnnlab.campaigns.spec import SPEC_FILE, Point, dependents, expand, load_spec, point_name, sweep_folder  # noqa: F401 - re-exported
 from rnnlab.errors import RnnlabError, check_positive
 from rnnlab.files import disk_full, is_disk_full
+from rnnlab.train.config import EXTENSIBLE_KNOBS
 from rnnlab.train.lock import is_locked
 from rnnlab.train.notebook_run import execute_training_notebook, keep_executed_copy
 from rnnlab.train.portable import resolve_init_from
@@ -31,6 +41,7 @@ from rnnlab.train.runs import FINISHED, atomic_write_json, read_summary
 
 ENGINES = ("local", "ray", "inline")
 POINT_FILE = "point.json"  # a failed point's status and one-line error (the trainer's summary.json is the rest)
+KNOBS_FILE = "point-knobs.json"  # the knobs a point started with (check_store)
 
 
 # ------------------------------------------------------------------------------------------- one point (worker)
@@ -163,6 +174,85 @@ def sweep_states(points: list[Point]) -> dict[str, dict]:
     return states
 
 
+# ------------------------------------------------------------------------------ the spec each point ran with
+def portable_knobs(point: Point) -> dict:
+    """The point's knobs as JSON values, a path into the sweep's folder (``init_from``: the parent's run)
+    relative to the point's own folder, so a moved or copied store keeps its record."""
+    sweep_dir = point.run_dir.parents[len(Path(point.name).parts) - 1]
+    knobs = json.loads(json.dumps(point.knobs))
+    for key, value in knobs.items():
+        if isinstance(value, str) and value.startswith(str(sweep_dir) + os.sep):
+            knobs[key] = Path(os.path.relpath(value, point.run_dir)).as_posix()
+    return knobs
+
+
+def knobs_digest(knobs: dict) -> str:
+    return hashlib.sha256(json.dumps(knobs, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def record_knobs(point: Point) -> None:
+    """Write ``point-knobs.json`` into the point's folder (when it starts)."""
+    knobs = portable_knobs(point)
+    point.run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(point.run_dir / KNOBS_FILE, {"point": point.name, "knobs_sha256": knobs_digest(knobs),
+                                                   "knobs": knobs})
+
+
+def knob_changes(point: Point) -> list[str] | None:
+    """How the knobs the point's folder recorded differ from the spec's now (``"hidden 12 -> 14"``): [] when they
+    agree, None when the folder has no record of its knobs (not started, or written before the record existed and
+    without a config.json: trusted)."""
+    now = portable_knobs(point)
+    recorded_path, config_path = point.run_dir / KNOBS_FILE, point.run_dir / "config.json"
+    try:
+        if recorded_path.is_file():
+            recorded = json.loads(recorded_path.read_text())
+            if recorded.get("knobs_sha256") == knobs_digest(now):
+                return []
+            before = recorded.get("knobs") if isinstance(recorded.get("knobs"), dict) else {}
+            changes = [f"{k} {_show(before.get(k))} -> {_show(now.get(k))}" for k in sorted(set(before) | set(now))
+                       if before.get(k) != now.get(k)]
+            return changes or [f"{KNOBS_FILE} does not match its knobs"]
+        if not config_path.is_file():
+            return None
+        config = json.loads(config_path.read_text())
+    except (OSError, ValueError) as err:
+        return [f"its record is unreadable ({type(err).__name__})"]
+    if not isinstance(config, dict):
+        return ["its config.json is not an object"]
+    if config.get("init_from"):
+        config["init_from"] = Path(os.path.relpath(os.path.normpath(point.run_dir / config["init_from"]),
+                                                   point.run_dir)).as_posix()
+    changes = []
+    for key in sorted(set(config) & set(now)):
+        old, new = config[key], now[key]
+        extended = key in EXTENSIBLE_KNOBS and isinstance(old, int | float) and isinstance(new, int | float) \
+            and old > new  # rnnlab extend raised it
+        if old != new and not extended:
+            changes.append(f"{key} {_show(old)} -> {_show(new)}")
+    return changes
+
+
+def check_store(spec: dict, points: list[Point]) -> None:
+    """Refuse, in one line, to run or report points whose folders ran with other knobs than ``spec`` gives now."""
+    differ = [(p, changes) for p in points if p.run_dir.exists() and (changes := knob_changes(p))]
+    if not differ:
+        return
+    sweep_dir = points[0].run_dir.parents[len(Path(points[0].name).parts) - 1]
+    names = ", ".join(p.name for p, _ in differ[:3]) + (f" and {len(differ) - 3} more" if len(differ) > 3 else "")
+    first, changes = differ[0]
+    what = "; ".join(changes[:3]) + (f"; and {len(changes) - 3} more knobs" if len(changes) > 3 else "")
+    raise RnnlabError(
+        f"sweep {spec.get('name')!r}: {len(differ)} point{'s' if len(differ) > 1 else ''} in {sweep_dir} ran with "
+        f"other knobs than the spec gives now ({names}; {first.name}: {what}); their results are not this spec's: "
+        f"run it with another --root, or delete {'those folders' if len(differ) > 1 else 'that folder'} to rerun "
+        f"{'them' if len(differ) > 1 else 'it'} (nothing was run or written)")
+
+
+def _show(value) -> str:
+    return "(none)" if value is None else json.dumps(value) if not isinstance(value, str) else repr(value)
+
+
 # -------------------------------------------------------------------------------------------- the sweep (driver)
 def select(points: list[Point], patterns: list[str] | None) -> list[Point]:
     """The points matching any of ``patterns`` (globs on the name, or a name prefix), plus their ancestors."""
@@ -240,50 +330,53 @@ def run_sweep(spec: dict, root: str | Path | None = None, smoke: bool = False, e
     if workers is not None:
         check_positive("workers", workers)
     points = select(expand(spec, root=root, smoke=smoke), only)
-    _keep_spec(spec, root, smoke)
+    check_store(spec, points)
     by_name = {p.name: p for p in points}
     children = dependents(points)
     states = sweep_states(points)
     records: dict[str, dict] = {}
     pool_workers = workers or (os.cpu_count() or 1)
-    with WorkerPool(engine, pool_workers, address, gpus="auto") as pool:
-        if engine == "inline":
-            concurrency = 1
-        elif engine == "ray":
-            concurrency = workers or pool.cluster_gpus() or pool.cluster_cpus()
-        else:
-            concurrency = pool_workers
-        progress = Progress(len(points), concurrency, stream)
-        ready: list[Point] = []
-        for point in points:
-            state = states[point.name]
-            if state["status"] in FINISHED:
-                records[point.name] = {**state, "skipped": True}
-                progress.counts["skipped"] += 1
-            elif state["status"] == "running":
-                records[point.name] = _record("locked", "another process is writing its run folder", None,
-                                              time.time())
-                progress.line(f"skipping {point.name}: another process is writing {point.run_dir}")
-                progress.counts["locked"] += 1
-            elif point.after is None or records.get(point.after, {}).get("status") == "ok":
-                ready.append(point)
-        progress.line(f"{spec['name']}: {len(points)} points, {progress.counts['skipped']} finished before, "
-                      f"{len(ready)} ready · engine {engine}, {concurrency} at once"
-                      + (f", {pool.gpus:g} GPU per point" if engine == "ray" and pool.gpus else ""))
-        for point in points:  # children of parents that failed earlier are blocked from the start
-            _block_if_parent_failed(point, records, progress, children, by_name)
-        running: dict[int, Point] = {}
+    progress = None
+    try:
+        with WorkerPool(engine, pool_workers, address, gpus="auto") as pool:
+            _keep_spec(spec, root, smoke)  # once the pool has started: an unreachable cluster writes nothing
+            if engine == "inline":
+                concurrency = 1
+            elif engine == "ray":
+                concurrency = workers or pool.cluster_gpus() or pool.cluster_cpus()
+            else:
+                concurrency = pool_workers
+            progress = Progress(len(points), concurrency, stream)
+            ready: list[Point] = []
+            for point in points:
+                state = states[point.name]
+                if state["status"] in FINISHED:
+                    records[point.name] = {**state, "skipped": True}
+                    progress.counts["skipped"] += 1
+                elif state["status"] == "running":
+                    records[point.name] = _record("locked", "another process is writing its run folder", None,
+                                                  time.time())
+                    progress.line(f"skipping {point.name}: another process is writing {point.run_dir}")
+                    progress.counts["locked"] += 1
+                elif point.after is None or records.get(point.after, {}).get("status") == "ok":
+                    ready.append(point)
+            progress.line(f"{spec['name']}: {len(points)} points, {progress.counts['skipped']} finished before, "
+                          f"{len(ready)} ready · engine {engine}, {concurrency} at once"
+                          + (f", {pool.gpus:g} GPU per point" if engine == "ray" and pool.gpus else ""))
+            for point in points:  # children of parents that failed earlier are blocked from the start
+                _block_if_parent_failed(point, records, progress, children, by_name)
+            running: dict[int, Point] = {}
 
-        def submit_ready() -> None:
-            while ready and len(running) < concurrency:
-                point = ready.pop(0)
-                job = {"name": point.name, "run_dir": str(point.run_dir), "knobs": point.knobs, "smoke": smoke,
-                       "threads": 1}
-                progress.started(point)
-                running[pool.submit(run_point, job)] = point
+            def submit_ready() -> None:
+                while ready and len(running) < concurrency:
+                    point = ready.pop(0)
+                    job = {"name": point.name, "run_dir": str(point.run_dir), "knobs": point.knobs, "smoke": smoke,
+                           "threads": 1}
+                    progress.started(point)
+                    record_knobs(point)
+                    running[pool.submit(run_point, job)] = point
 
-        submit_ready()
-        try:
+            submit_ready()
             while running:
                 finished = pool.next_finished()
                 if finished is None:
@@ -304,9 +397,13 @@ def run_sweep(spec: dict, root: str | Path | None = None, smoke: bool = False, e
                     else:
                         _block_if_parent_failed(by_name[child], records, progress, children, by_name)
                 submit_ready()
-        except KeyboardInterrupt:
-            progress.line("interrupted: run the same command again to resume the unfinished points")
-            raise
+    except KeyboardInterrupt:  # the pool has stopped its workers (leaving the with block)
+        said = "interrupted: run the same command again to resume the unfinished points"
+        if progress is not None:
+            progress.line(said)
+        else:  # before the pool had started (a Ray cluster still connecting)
+            print(f"[sweep] {said}", file=stream or sys.stdout, flush=True)
+        raise
     for point in points:
         records.setdefault(point.name, _record("blocked", "its parent did not finish", None, time.time()))
     return table_rows(points, records)

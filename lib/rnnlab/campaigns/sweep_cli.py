@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnnlab.campaigns.spec import expand, load_spec
-from rnnlab.campaigns.sweep import ENGINES, format_table, run_sweep, select, sweep_states, table_rows
+from rnnlab.campaigns.sweep import ENGINES, check_store, format_table, run_sweep, select, sweep_states, table_rows
 from rnnlab.train.runs import FINISHED
 
 
@@ -51,9 +51,11 @@ def main(args) -> int:
     if args.dry_run:
         for point in points:
             print(point.name + (f"    (after {point.after})" if point.after else ""))
-        print(f"{len(points)} points under {points[0].run_dir.parents[len(Path(points[0].name).parts) - 1]}")
+        print(f"{len(points)} point{'s' if len(points) != 1 else ''} under "
+              f"{points[0].run_dir.parents[len(Path(points[0].name).parts) - 1]}")
         return 0
     if args.status:
+        check_store(spec, points)
         states = sweep_states(points)
         print(format_table(table_rows(points, states)))
         return 0
