@@ -99,11 +99,13 @@ class RunRecord:
         so), and re-raised."""
         try:
             yield
-        except DiskFullError as err:
-            self.record_failure(err)
-            raise
-        except OSError as err:  # a file that is a folder, no permission, ...: recorded too
-            self.record_failure(f"{err.strerror or err}: {err.filename!r}" if err.filename else err)
+        except (DiskFullError, OSError) as err:  # a full disk; a file that is a folder, no permission, ...
+            if Path(str(err.filename or "")).resolve() == (self.run_dir / "run.log").resolve():
+                raise  # run.log itself failed: the error names it, there is nowhere to record it
+            if isinstance(err, DiskFullError) or not err.filename:
+                self.record_failure(err)
+            else:
+                self.record_failure(f"{err.strerror or err}: {err.filename!r}")
             raise
 
     def record_failure(self, err: BaseException | str) -> None:
