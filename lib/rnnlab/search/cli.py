@@ -5,12 +5,18 @@
     rnnlab search --state results/search/state.json --compare 3 --out results/search/comparison.csv
 
 The state is saved after every evaluation; running the same command again resumes where it stopped. ``--seed``
-and ``--profile`` only apply when the state file is created. See docs/search.md.
+and ``--profile`` only apply when the state file is created. One search writes a state at a time (a second gets one
+line); ``--show`` and ``--compare`` only read it. Ctrl-C, ``kill PID`` (SIGTERM) and SIGHUP end a search with one
+line and exit status 130; its state keeps every finished evaluation. See docs/search.md.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
+import signal
+import sys
 import time
 from pathlib import Path
 
@@ -39,8 +45,8 @@ def _deadline(until: str | None, minutes: float | None) -> float | None:
     if until is not None and minutes is not None:
         raise RnnlabError("give either --until or --minutes, not both")
     if minutes is not None:
-        if minutes <= 0:
-            raise RnnlabError(f"--minutes must be > 0, got {minutes}")
+        if not (math.isfinite(minutes) and minutes > 0):
+            raise RnnlabError(f"--minutes must be a finite number > 0, got {minutes}")
         return time.time() + 60 * minutes
     if until is None:
         return None
@@ -75,8 +81,13 @@ def main(args) -> int:
     check_choice("engine", args.engine, ENGINES)
     check_choice("profile", args.profile, PROFILES)
     check_positive("workers", args.workers)
+    check_positive("settings", args.settings)
     if args.steps is not None:
         check_positive("steps", args.steps)
+    if args.show is not None:
+        check_positive("show", args.show, allow_zero=True)
+    if args.compare is not None:
+        check_positive("compare", args.compare)
     path = Path(args.state)
     if args.show is not None or args.compare is not None:
         if not path.exists():
@@ -87,7 +98,6 @@ def main(args) -> int:
         if args.compare is not None:
             from rnnlab.search.compare import compare_best
 
-            check_positive("compare", args.compare)
             out = Path(args.out) if args.out else path.with_name("comparison.csv")
             table = compare_best(state, args.compare, args.settings, engine=args.engine, workers=args.workers,
                                  address=args.address)
@@ -105,7 +115,22 @@ def main(args) -> int:
         print(f"step {state.step}: {s['candidates']} candidates, {s['passed_memorize']} passed memorization, "
               f"{s['passed_all']} passed all{lead}", flush=True)
 
-    state = run_search(path, steps=args.steps, config=config, engine=args.engine, workers=args.workers,
-                       address=args.address, deadline=deadline, on_step=report)
+    try:
+        state = run_search(path, steps=args.steps, config=config, engine=args.engine, workers=args.workers,
+                           address=args.address, deadline=deadline, on_step=report)
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM/SIGHUP turned into it: the pool stopped its workers
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second Ctrl-C while exiting: no traceback
+            signal.signal(signum, signal.SIG_IGN)
+        print(f"rnnlab search: interrupted ({str(err) or 'SIGINT'}){_saved_step(path)}; run the same command again to "
+              "resume", file=sys.stderr, flush=True)
+        return 130
     print_top(state, 5)
     return 0
+
+
+def _saved_step(path: Path) -> str:
+    """`` at step N, saved in PATH`` from the state file, or "" if it cannot be read (an interrupt says no more)."""
+    try:
+        return f" at step {json.loads(path.read_bytes())['step']}, saved in {path}"
+    except Exception:  # noqa: BLE001 - best effort: the one line is printed whatever the file holds
+        return ""

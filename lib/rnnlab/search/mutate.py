@@ -181,4 +181,5 @@ def mutate(graph: Graph, rng: random.Random, max_operations: int = MAX_OPERATION
             steps.append(what)
         if len(steps) == count and validity_problem(child, max_operations) is None:
             return child, steps, round(p, 4)
-    raise RuntimeError("could not produce a valid child")
+    raise RnnlabError(f"could not produce a valid child of at most {max_operations} operations in {attempts} tries; "
+                      "raise max_operations")

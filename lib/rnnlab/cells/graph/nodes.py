@@ -24,6 +24,7 @@ differently; the search then merely evaluates a duplicate.)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from rnnlab.errors import RnnlabError
@@ -36,6 +37,17 @@ BINARY = ("+", "*", "-")
 COMMUTATIVE = ("+", "*")
 OUTPUTS = ("h'", "c'")
 MAX_NODES = 40  # operation nodes a graph may hold (the search's size bound is smaller, see rnnlab.search)
+MAX_BIAS = 1000.0  # |bias| of lin(v, bias=b) (LSTM-b's is 1; a float32 sigmoid saturates long before this)
+MAX_WRITTEN = 100_000  # characters of a graph written out as one tree (``signatures``; the search's reach ~250)
+
+
+def check_bias(bias) -> str | None:
+    """Why ``bias`` is no valid initial bias offset of a Linear node, or None."""
+    if isinstance(bias, bool) or not isinstance(bias, int | float) or not math.isfinite(bias):
+        return f"bias= takes a finite number (no nan, inf or overflow like 1e999) of magnitude at most {MAX_BIAS:g}"
+    if abs(bias) > MAX_BIAS:
+        return f"bias= takes a number of magnitude at most {MAX_BIAS:g}"
+    return None
 
 
 def is_linear(op: str) -> bool:
@@ -52,7 +64,10 @@ class Node:
 
     def call(self, arg: str) -> str:
         """This unary node applied to the text ``arg``."""
-        extra = f", bias={self.bias:g}" if self.bias else ""
+        extra = ""
+        if self.bias:
+            text = f"{self.bias:g}"
+            extra = f", bias={text if float(text) == self.bias else repr(float(self.bias))}"  # exact, and short
         return f"{self.op}({arg}{extra})"
 
 
@@ -118,6 +133,11 @@ class Graph:
                 raise RnnlabError(f"unknown operation {node.op!r}; valid: {', '.join(UNARY + BINARY)}")
             if len(node.args) != arity or any(not 0 <= a < i for a in node.args):
                 raise RnnlabError(f"node {i} ({node.op}) has bad arguments {node.args}")
+            if node.bias and not is_linear(node.op):
+                raise RnnlabError(f"node {i} ({node.op}) has a bias ({node.bias!r}); only Linear nodes take one")
+            problem = check_bias(node.bias)
+            if problem is not None:
+                raise RnnlabError(f"node {i} ({node.op}): {problem}, got {node.bias!r}")
         uses_c = self.leaf("c") is not None and any(self.leaf("c") in n.args for n in self.nodes)
         if uses_c and len(self.outputs) < 2:
             raise RnnlabError("the equations read c but never define c' (a two-state cell needs both h' and c')")
@@ -126,6 +146,19 @@ class Graph:
                 raise RnnlabError(f"{name} must be computed, not the input {self.nodes[out].op!r} itself")
         if self.n_operations() > MAX_NODES:
             raise RnnlabError(f"the graph has {self.n_operations()} operations; at most {MAX_NODES} are allowed")
+        written = self.written_size()
+        if written > MAX_WRITTEN:
+            raise RnnlabError(f"the graph written out as one tree (shared nodes repeated) takes {written} "
+                              f"characters; at most {MAX_WRITTEN} are allowed (a chain of nodes each read twice "
+                              "doubles it per step)")
+
+    def written_size(self) -> int:
+        """About the length of the longest ``signatures()`` entry, counted without building the texts (a chain of
+        shared nodes doubles it at every step: 40 nodes could reach 2**40 characters)."""
+        size: list[int] = []
+        for node in self.nodes:
+            size.append(len(node.op) + 16 + sum(size[a] for a in node.args))
+        return max(size, default=0)
 
     # ----- canonical form ----------------------------------------------------------------------------------------
     def signatures(self) -> list[str]:
