@@ -51,6 +51,18 @@ def test_collect_reads_every_run_and_beside_paper_gives_the_difference(tmp_path)
     assert chung.ours.notna().sum() == 1
 
 
+@pytest.mark.parametrize("origin", ["noncanonical", "fallback", "stand-in", "generated"])
+def test_only_runs_on_the_papers_own_files_sit_beside_the_papers_numbers(origin):
+    import pandas as pd
+
+    row = {"point": "jsb/rnn/seed=0", "dataset": "jsb", "arch": "rnn", "cell": "tanh", "status": "ok",
+           "test_nll": 8.1, "test_nll_pieces": 8.2, "test_metric": 8.1}
+    table = pd.DataFrame([{**row, "data_origin": "canonical"}, {**row, "point": "jsb/rnn/seed=1", "test_nll": 1.0,
+                                                                "data_origin": origin}])
+    hit = beside_paper(table, "Pascanu 2014").query("dataset == 'jsb' and arch == 'rnn'")
+    assert hit.ours.tolist() == [8.1] and hit.point.tolist() == ["jsb/rnn/seed=0"]
+
+
 def test_publish_copies_the_small_files_and_bins_the_per_update_curve(tmp_path):
     import pandas as pd
 

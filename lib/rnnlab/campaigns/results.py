@@ -31,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from rnnlab.data import Provenance
+from rnnlab.data.registry import ORIGINS
 from rnnlab.errors import RnnlabError
 from rnnlab.files import DISK_FULL, DiskFullError, disk_full, fsync_folder
 from rnnlab.papers import paper_results
@@ -205,11 +206,15 @@ def beside_paper(table: pd.DataFrame, paper: str, split: str = "test") -> pd.Dat
     """Our runs joined with ``paper``'s published numbers for the same dataset, arch and cell.
 
     Columns: dataset, arch, cell, point, ours (the paper's metric; music: per-frame NLL), ours per piece (music),
-    paper, difference (ours − paper). Rows of the paper without a run of ours are kept, with empty ours."""
+    paper, difference (ours − paper). Rows of the paper without a run of ours are kept, with empty ours. Runs on other
+    data than the papers' files (a stand-in, a fallback, generated data, a non-canonical file) are left out; an old
+    record whose origin is unknown is kept."""
     published = paper_results()
     published = published[(published.paper == paper) & (published.split == split) & (published.variant.isin(
         ["", "best of search"]))]
     ours = table[table.status == "ok"]
+    if "data_origin" in ours:  # runs on other data than the papers' files never sit beside the papers' numbers
+        ours = ours[~ours.data_origin.isin([origin for origin in ORIGINS if origin != "canonical"])]
     value = ours[f"{split}_nll"]
     if split == "test":  # non-music metrics (bpc, ppl, accuracy) live in test_metric
         value = value.astype(float).combine_first(ours["test_metric"].astype(float))

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
+from rnnlab.files import atomic_write
 from rnnlab.paths import figures_dir, runs_dir
 
 _CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
@@ -148,12 +149,12 @@ def publish_figures(source: str | Path | None = None, dest: str | Path | None = 
 
 
 def _write_if_changed(path: Path, content: bytes) -> bool:
-    """Write ``content`` to ``path`` (via a temporary file and a rename) unless it already holds exactly that."""
+    """Write ``content`` to ``path`` atomically (``rnnlab.files.atomic_write``: a full disk is one line naming the
+    file, and nothing torn is left) unless it already holds exactly that."""
     if path.is_file() and path.read_bytes() == content:
         return False
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(content)
-    partial.replace(path)
+    with atomic_write(path) as handle:
+        handle.write(content)
     return True
 
 
