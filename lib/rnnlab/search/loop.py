@@ -214,7 +214,8 @@ def _candidate(c, i: int, step: int) -> None:
     problem = _equations_problem(c["equations"])
     _need(problem is None, f"{where}.equations", f"make no usable cell: {problem}")
     _need(c["parent"] is None or (_is_int(c["parent"]) and 0 <= c["parent"] < i), f"{where}.parent",
-          f"must be null or an earlier candidate's id (0..{i - 1}), got {_show(c['parent'])}")
+          f"must be null or an earlier candidate's id{f' (0..{i - 1})' if i else ' (none is earlier)'}, got "
+          f"{_show(c['parent'])}")
     _need(isinstance(c["mutations"], list) and all(isinstance(m, str) for m in c["mutations"]),
           f"{where}.mutations", f"must be a list of strings, got {_show(c['mutations'])}")
     _need(c["p"] is None or (_is_number(c["p"]) and 0 <= c["p"] <= 1), f"{where}.p",
