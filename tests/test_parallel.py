@@ -189,3 +189,32 @@ def test_sweep_on_an_unreachable_ray_cluster_is_one_line_exit_2_and_writes_nothi
     assert done.stderr.strip().count("\n") == 0 and "cannot reach the Ray cluster" in done.stderr
     assert time.time() - start < 60
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_a_sweep_killed_outright_mid_point_leaves_no_worker_kernel_or_tracker(tmp_path):
+    """The whole family of a real `rnnlab sweep` (pool workers, the points' notebook kernels, the resource tracker)
+    is gone within seconds of a kill -9 of the sweep's own process."""
+    import json
+
+    from rnnlab.campaigns.spec import expand
+    from tests.conftest import trainer_after_one_epoch
+
+    slow = {"dataset": "memorize", "task_knobs": {"n_symbols": 5000, "n_train": 4, "n_valid": 4, "n_test": 4},
+            "bptt": 20, "epochs": 50}
+    spec = {"name": "k", "base": {"arch": "rnn", "cell": "tanh", "optimizer": "sgd", "lr": 0.1, "clip": 1.0,
+                                  "hidden": 8, "batch_size": 4, "device": "cpu", **slow}, "grid": {"seed": [0]}}
+    path, root = tmp_path / "spec.json", tmp_path / "runs"
+    path.write_text(json.dumps(spec))
+    (point,) = expand(spec, root=root, smoke=True)
+    sweep = subprocess.Popen([sys.executable, "-m", "rnnlab.cli", "sweep", str(path), "--root", str(root), "--smoke",
+                              "--workers", "1"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    kernel = trainer_after_one_epoch(sweep, point.run_dir)
+    family = _descendants(sweep.pid)
+    kinds = [_cmdline(p) for p in family]
+    assert kernel in family and any("spawn_main" in k for k in kinds) and any("resource_tracker" in k for k in kinds)
+    sweep.kill()
+    sweep.wait(timeout=10)
+    left = _wait_gone(family, 3 * GONE_WITHIN_S)  # the kernel polls its parent once a second or so
+    assert not left, f"outlived the killed sweep: {[_cmdline(p) for p in left]}"

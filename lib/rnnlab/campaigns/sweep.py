@@ -235,7 +235,11 @@ def knob_changes(point: Point) -> list[str] | None:
 
 def check_store(spec: dict, points: list[Point]) -> None:
     """Refuse, in one line, to run or report points whose folders ran with other knobs than ``spec`` gives now."""
-    differ = [(p, changes) for p in points if p.run_dir.exists() and (changes := knob_changes(p))]
+    blocked = next((p for p in points if p.run_dir.exists() and not p.run_dir.is_dir()), None)
+    if blocked is not None:
+        raise RnnlabError(f"sweep {spec.get('name')!r}: {blocked.run_dir} is a file where point {blocked.name}'s run "
+                          "folder goes; move it away or run with another --root (nothing was run or written)")
+    differ = [(p, changes) for p in points if p.run_dir.is_dir() and (changes := knob_changes(p))]
     if not differ:
         return
     sweep_dir = points[0].run_dir.parents[len(Path(points[0].name).parts) - 1]
