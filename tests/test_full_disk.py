@@ -85,6 +85,26 @@ def test_a_full_disk_keeps_the_old_file_and_says_one_line_naming_it(tmp_path, mo
     assert sorted(p.name for p in target.parent.iterdir()) == ["record.json"]  # no temporary left
 
 
+@pytest.mark.parametrize("mode", [0o644, 0o600, 0o664, 0o444])
+def test_atomic_write_keeps_the_mode_of_the_file_it_replaces(tmp_path, mode):
+    path = tmp_path / "state.json"
+    path.write_text("old")
+    path.chmod(mode)
+    with atomic_write(path) as handle:
+        handle.write(b"new")
+    assert path.read_text() == "new" and path.stat().st_mode & 0o7777 == mode
+
+
+def test_atomic_write_gives_a_new_file_the_umask_default(tmp_path):
+    old = os.umask(0o027)
+    try:
+        with atomic_write(tmp_path / "new.json") as handle:
+            handle.write(b"{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new.json").stat().st_mode & 0o777 == 0o640
+
+
 def test_atomic_write_syncs_the_file_and_its_folder(tmp_path, monkeypatch):
     synced = []
     real = os.fsync

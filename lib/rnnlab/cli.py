@@ -103,5 +103,16 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signum, handler)
 
 
+def run() -> int:
+    """The ``rnnlab`` command (console entry point): ``main``, and once an interrupt has been reported (exit 130), a
+    further SIGINT/SIGTERM/SIGHUP during the interpreter's shutdown is ignored instead of killing the process with a
+    second message or status -15. (Not in ``main``, which also runs inside tests and pool workers.)"""
+    code = main()
+    if code == 130:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -71,6 +71,28 @@ def fsync_folder(folder: str | Path) -> None:
         os.close(fd)
 
 
+def _mode_for(destination: Path) -> int:
+    """The permission bits a rewritten file keeps: the existing file's, else what ``open()`` would give a new one
+    (0666 less the process's umask)."""
+    try:
+        return destination.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (Linux: /proc/self/status), else by setting and restoring it."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
 @contextlib.contextmanager
 def atomic_write(destination: str | Path) -> Iterator[BinaryIO]:
     """Yield a binary file; on success it replaces ``destination`` in one ``os.replace`` (after fsync of the file,
@@ -86,6 +108,7 @@ def atomic_write(destination: str | Path) -> Iterator[BinaryIO]:
         raise
     temporary = Path(name)
     try:
+        os.fchmod(fd, _mode_for(destination))  # mkstemp makes 0600: keep the file's mode, or the umask's default
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
