@@ -362,7 +362,10 @@ def test_c056_a_full_disk_while_checkpointing_is_one_line(tmp_path):
 
     result = subprocess.run([sys.executable, "-m", "rnnlab.cli", "train", *flags(), "--run-dir", str(tmp_path / "run")],
                             env=ENV, capture_output=True, text=True, timeout=180, preexec_fn=limit)
-    assert result.returncode == 2 and "File too large" in one_line(result.stderr), result.stderr
+    line = one_line(result.stderr)  # the file that failed and the free space (rnnlab.files.DiskFullError)
+    assert result.returncode == 2 and "could not write" in line and "file too large" in line, result.stderr
+    assert ".pt'" in line and " free on its disk" in line, result.stderr
+    assert "failed: could not write" in (tmp_path / "run" / "run.log").read_text()  # the log records it too
 
 
 # ---- E. report
