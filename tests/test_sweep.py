@@ -354,7 +354,7 @@ def test_a_terminated_local_sweep_stops_its_workers_and_the_rerun_resumes_the_po
     # on, orphaned. Now it ends as Ctrl-C does: the worker and the kernel go, and the point resumes on the next run.
     # Long memorize sequences make each epoch's validation pass take seconds even at smoke sizes, so a signal sent
     # after epoch 1 lands mid-run even when its way through sweep, worker and kernel is slow on a loaded machine (with
-    # 5,000 symbols, about a second, the run sometimes finished first under pytest -n 2).
+    # 5,000 symbols, about a second, the run sometimes finished first, serially and under pytest -n 2).
     slow = {"dataset": "memorize", "task_knobs": {"n_symbols": 20000, "n_train": 4, "n_valid": 4, "n_test": 4},
             "bptt": 20}
     spec = {"name": "t", "base": {"arch": "rnn", "cell": "tanh", "optimizer": "sgd", "lr": 0.1, "clip": 1.0,
