@@ -30,7 +30,7 @@ figures: setup
 	$(BIN)/python -m rnnlab.workbook --publish-figures
 
 test: setup
-	RNNLAB_SMOKE=1 $(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+	RNNLAB_SMOKE=1 $(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider -n 2 --dist loadfile
 
 lab: setup
 	$(BIN)/jupyter lab notebooks $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
