@@ -7,19 +7,23 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from rnnlab.data import data_family
 from rnnlab.errors import RnnlabError
 from rnnlab.train.runs import load
 from rnnlab.viz.compare import (
+    MAX_DRAWN,
     compare_curves,
     describe_store,
     filter_options,
     filter_runs,
+    pick_runs,
     results_beside_papers,
     results_figure,
     run_labels,
+    unit_label,
 )
 
 
@@ -140,7 +144,7 @@ def test_dashboard_follows_its_dropdowns(store):
     from rnnlab.viz.compare_widget import compare_dashboard
 
     box = compare_dashboard(store)
-    controls, summary, curves, results, table = box.children
+    controls, _, summary, curves, results, table = box.children
     data, dataset = controls.children[:2]
     assert list(data.options) == ["all", "canonical jsb", "music21 stand-in (bach-music21)"]
     assert list(dataset.options) == ["all", "bach-music21", "jsb"]
@@ -155,3 +159,80 @@ def test_dashboard_follows_its_dropdowns(store):
     dataset.value = "all"
     data.value = "music21 stand-in (bach-music21)"  # the stand-in runs, including the one that asked for jsb
     assert summary.value.startswith("<b>3</b>")
+
+
+def write_config(run: Path, **knobs) -> None:
+    (run / "config.json").write_text(json.dumps({"lr": 1e-3, "seed": 0, "optimizer": "adam", "device": "cpu",
+                                                 "nonlinearity": "tanh", **knobs}))
+
+
+def test_labels_name_the_knob_that_differs_and_the_unit_that_ran(tmp_path):
+    root = tmp_path / "runs"
+    for name, lr, seed in (("a", 1.5e-3, 0), ("b", 3.58e-4, 0), ("c", 1.5e-3, 1)):
+        write_config(write_run(root, name, "jsb", "rnn", "gru", "canonical jsb (x)", 8.5), lr=lr, seed=seed)
+    write_config(write_run(root, "logistic", "jsb", "rnn", "tanh", "canonical jsb (x)", 8.3, hidden=200),
+                 nonlinearity="sigmoid")
+    write_config(write_run(root, "plain", "jsb", "rnn", "tanh", "canonical jsb (x)", 8.6, hidden=100))
+    labels = run_labels(load(root))
+    assert labels[str(root / "a")] == "rnn/gru h32 jsb · lr 0.0015, seed 0"
+    assert labels[str(root / "b")] == "rnn/gru h32 jsb · lr 0.000358, seed 0"
+    assert labels[str(root / "c")] == "rnn/gru h32 jsb · lr 0.0015, seed 1"
+    assert labels[str(root / "logistic")] == "rnn/logistic h200 jsb"  # a tanh cell with sigmoid units
+    assert labels[str(root / "plain")] == "rnn/tanh h100 jsb"
+    assert unit_label("tanh", "relu") == "relu" and unit_label("gru", "sigmoid") == "gru"
+
+
+def test_many_runs_are_drawn_a_page_at_a_time_and_the_title_says_which(tmp_path):
+    root = tmp_path / "runs"
+    for i in range(25):
+        write_config(write_run(root, f"r{i:02d}", "jsb", "rnn", "gru", "canonical jsb (x)", 8.0 + i / 100),
+                     lr=1e-4 * (i + 1))
+    write_run(root, "tanh", "jsb", "rnn", "tanh", "canonical jsb (x)", 9.0)
+    runs = load(root)
+    first, line = pick_runs(runs)
+    assert len(first) == MAX_DRAWN and line == "runs 1–10 of 26 drawn (lowest best validation first; page 1 of 3)"
+    assert list(first.best_valid.round(2)) == [round(8.1 + i / 100, 2) for i in range(10)]
+    last, line = pick_runs(runs, page=7)  # clipped to the last page
+    assert len(last) == 6 and line.startswith("runs 21–26 of 26") and last.best_valid.max() == 9.1
+    best, line = pick_runs(runs, best_of_each=True)
+    assert len(best) == 2 and "the best of each of 2 models (of 26 runs)" in line
+    assert sorted(best.best_valid.round(2)) == [8.1, 9.1]
+    fig = compare_curves(runs)
+    assert len({t.legendgroup for t in fig.data}) == MAX_DRAWN
+    assert fig.layout.title.text == "26 runs: runs 1–10 of 26 drawn (lowest best validation first; page 1 of 3)"
+
+
+def test_a_refreshed_figure_widget_drops_what_the_old_layout_set():
+    from rnnlab.viz.compare import message_figure
+    from rnnlab.viz.widgets import refresh, stale_layout_paths
+
+    old = message_figure("no finished runs to tabulate").to_plotly_json()["layout"]
+    new = {"xaxis": {"title": {"text": "test nll"}}, "yaxis": {"autorange": "reversed"}, "height": 400}
+    assert sorted(stale_layout_paths(old, new)) == ["annotations", "xaxis.visible", "yaxis.visible"]
+    widget = go.FigureWidget(message_figure("no finished runs to tabulate"))
+    sent = []
+    widget._send_relayout_msg = lambda data, **_: sent.append(dict(data))  # what Plotly.js is told
+    refresh(widget, go.Figure(go.Scatter(x=[1], y=["run"]), layout=new))
+    assert {"annotations": None, "xaxis.visible": None, "yaxis.visible": None} in sent
+    assert not widget.layout.annotations and widget.layout.yaxis.visible is None
+
+
+def test_dashboard_pages_through_many_runs(tmp_path):
+    from rnnlab.viz.compare_widget import compare_dashboard
+
+    root = tmp_path / "runs"
+    for i in range(23):
+        write_config(write_run(root, f"r{i:02d}", "jsb", "rnn", "gru", "canonical jsb (x)", 8.0 + i / 100),
+                     lr=1e-4 * (i + 1))
+    box = compare_dashboard(root)
+    _, paging, summary, curves, results, table = box.children
+    draw, page, _ = paging.children
+    assert [label for label, _ in page.options] == ["runs 1–10 of 23", "runs 11–20 of 23", "runs 21–23 of 23"]
+    assert "runs 1–10 of 23 drawn" in summary.value and table.value.count("<tr>") == 10
+    assert len({t.legendgroup for t in curves.data}) == 10
+    page.value = 2
+    assert "runs 21–23 of 23 drawn" in summary.value and table.value.count("<tr>") == 3
+    assert sorted(next(t for t in results.data if t.name == "ours (test)").x) == [8.2, 8.21, 8.22]
+    assert curves.layout.title.text.startswith("Runs 21–23 of 23")
+    draw.value = "best of each model"
+    assert page.value == 0 and len(page.options) == 1 and table.value.count("<tr>") == 1

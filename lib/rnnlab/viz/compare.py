@@ -70,11 +70,51 @@ def filter_runs(runs: pd.DataFrame, **criteria) -> pd.DataFrame:
     return runs[keep]
 
 
+UNIT_NAMES = {"sigmoid": "logistic", "lp": "L_p"}  # a tanh cell is named by its φ: Pascanu's logistic RNN
+NOT_KNOBS = ("dataset", "arch", "cell", "hidden", "nonlinearity", "device", "checkpoint_every", "max_eval_sequences",
+             "equations")  # config fields a label never names (in its base, or bookkeeping)
+FIRST_KNOBS = ("lr", "seed", "optimizer", "forget_bias", "weight_noise", "init_from")  # named first when they differ
+MAX_DRAWN = 10  # runs whose curves and results one page of the dashboard draws
+
+
+def unit_label(cell: str, nonlinearity=None) -> str:
+    """What a run's unit is called: its cell's name, except the simple cell ``tanh``, which is named by its
+    nonlinearity φ (``tanh``, ``logistic`` for φ = sigmoid as in all of Pascanu et al.'s models, ``relu``, ...)."""
+    if cell != "tanh" or not isinstance(nonlinearity, str) or nonlinearity in ("", "tanh"):
+        return str(cell)
+    return UNIT_NAMES.get(nonlinearity, nonlinearity)
+
+
+def run_knobs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The training knobs of each run (index ``run_dir``), read from its config.json; a run without a readable
+    one has no knobs (an empty row)."""
+    import json
+
+    rows = {}
+    for run_dir in runs.get("run_dir", pd.Series(dtype=str)):
+        try:
+            config = json.loads((Path(run_dir) / "config.json").read_text())
+        except (OSError, ValueError):
+            config = None
+        rows[run_dir] = {k: (json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else v)
+                         for k, v in (config.items() if isinstance(config, dict) else ())}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _knob_text(name: str, value) -> str:
+    if isinstance(value, float) and not math.isnan(value):
+        return f"{name} {value:.3g}"
+    return f"{name} {value}"
+
+
 def run_labels(runs: pd.DataFrame) -> dict[str, str]:
-    """A short unique label per run directory: ``arch/cell h<hidden> dataset`` (+ ``#2`` ... for repeats); a run
-    that asked for a paper's set but trained on our stand-in says ``(stand-in)``, one on files that are not the
-    catalogued ones ``(noncanonical)``."""
-    labels, seen = {}, {}
+    """A short unique label per run directory: ``arch/unit h<hidden> dataset`` (the unit: ``unit_label``, so a
+    tanh cell with logistic units says ``logistic``), and where several runs share that, the knobs that tell them
+    apart (``· lr 0.0015``, ``· lr 0.0015, seed 1``; at most three, from config.json), ``#2`` ... only for runs
+    whose knobs are all the same. A run that asked for a paper's set but trained on our stand-in says
+    ``(stand-in)``, one on files that are not the catalogued ones ``(noncanonical)``."""
+    knobs = run_knobs(runs)
+    bases = {}
     replaced = set(stand_ins().values())  # paper datasets that have a stand-in
     for _, row in runs.iterrows():
         dataset = row.get("dataset")
@@ -83,10 +123,56 @@ def run_labels(runs: pd.DataFrame) -> dict[str, str]:
             dataset = f"{dataset} (noncanonical)"
         elif dataset in replaced and origin != "canonical":
             dataset = f"{dataset} (stand-in)"
-        base = f"{row.get('arch')}/{row.get('cell')} h{row.get('hidden', '?')} {dataset}"
-        seen[base] = seen.get(base, 0) + 1
-        labels[row["run_dir"]] = base if seen[base] == 1 else f"{base} #{seen[base]}"
+        nonlinearity = knobs.at[row["run_dir"], "nonlinearity"] if "nonlinearity" in knobs else None
+        unit = unit_label(row.get("cell"), nonlinearity)
+        bases[row["run_dir"]] = f"{row.get('arch')}/{unit} h{row.get('hidden', '?')} {dataset}"
+    labels = {}
+    for base, group in pd.Series(bases).groupby(lambda run_dir: bases[run_dir], sort=False):
+        run_dirs = list(group.index)
+        if len(run_dirs) == 1:
+            labels[run_dirs[0]] = base
+            continue
+        mine = knobs.reindex(run_dirs).drop(columns=[c for c in NOT_KNOBS if c in knobs])
+        mine = mine.map(lambda v: "none" if v is None or (isinstance(v, float) and math.isnan(v)) else v)
+        differ = [c for c in mine.columns if mine[c].map(str).nunique() > 1]
+        differ.sort(key=lambda c: FIRST_KNOBS.index(c) if c in FIRST_KNOBS else len(FIRST_KNOBS))
+        for count in range(1, len(differ) + 1):  # as few knobs as tell the runs apart
+            if not mine[differ[:count]].map(str).duplicated().any():
+                differ = differ[:count]
+                break
+        seen: dict[str, int] = {}
+        for run_dir in run_dirs:
+            text = ", ".join(_knob_text(c, mine.at[run_dir, c]) for c in differ)
+            label = f"{base} · {text}" if text else base
+            seen[label] = seen.get(label, 0) + 1
+            labels[run_dir] = label if seen[label] == 1 else f"{label} #{seen[label]}"
     return labels
+
+
+def pick_runs(runs: pd.DataFrame, page: int = 0, per_page: int = MAX_DRAWN, best_of_each: bool = False,
+              labels: dict[str, str] | None = None) -> tuple[pd.DataFrame, str]:
+    """The runs one page draws, and a line saying which and why: ordered by best validation metric (lowest first,
+    runs without one last); ``best_of_each`` keeps only the best run of each model (the label without its knobs:
+    arch, unit, width, dataset), e.g. the best learning-rate draw. ``page`` counts from 0 (clipped to the last)."""
+    if runs.empty:
+        return runs, "no runs match the filters"
+    labels = labels if labels is not None else run_labels(runs)
+    ordered = runs.assign(_valid=pd.to_numeric(runs.get("best_valid"), errors="coerce"))
+    ordered = ordered.sort_values("_valid", na_position="last", kind="stable")
+    what = "lowest best validation first"
+    if best_of_each:
+        model = ordered["run_dir"].map(lambda d: labels[d].split(" · ")[0].split(" #")[0])
+        ordered = ordered[~model.duplicated()]
+        what = f"the best of each of {len(ordered)} models (of {len(runs)} runs), " + what
+    pages = max(1, -(-len(ordered) // per_page))
+    page = min(max(page, 0), pages - 1)
+    chosen = ordered.iloc[page * per_page:(page + 1) * per_page].drop(columns="_valid")
+    if len(ordered) <= per_page:
+        line = f"all {len(ordered)} runs drawn" if not best_of_each else f"{len(ordered)} runs drawn: {what}"
+    else:
+        line = (f"runs {page * per_page + 1}–{page * per_page + len(chosen)} of {len(ordered)} drawn ({what}; "
+                f"page {page + 1} of {pages})")
+    return chosen, line
 
 
 def message_figure(message: str, height: int = 250) -> go.Figure:
@@ -99,26 +185,33 @@ def message_figure(message: str, height: int = 250) -> go.Figure:
     return fig
 
 
-def compare_curves(runs: pd.DataFrame, smooth: int = 10, log_y: bool = True, max_runs: int = 12) -> go.Figure:
+def compare_curves(runs: pd.DataFrame, smooth: int = 10, log_y: bool = True, max_runs: int = MAX_DRAWN,
+                   title: str | None = None, labels: dict[str, str] | None = None) -> go.Figure:
     """Learning curves of the selected runs overlaid: per update (top) and per training second (bottom).
 
-    The per-update training cost is smoothed over ``smooth`` updates (more for long runs: 1/200 of the longest),
-    and the y axis zooms on the validation curves."""
+    More than ``max_runs`` runs are not all drawn: the ``max_runs`` with the lowest best validation metric are
+    (``pick_runs``), and the title says so. ``title`` starts the title (default: how many runs are drawn); ``labels``
+    (``run_labels`` of a larger selection) names the runs. The per-update training cost is smoothed over ``smooth``
+    updates (more for long runs: 1/200 of the longest), and the y axis zooms on the validation curves."""
     if runs.empty:
         return message_figure("no runs match: train some (03_train.ipynb, rnnlab train) or widen the filter")
-    runs = runs.head(max_runs)
-    labels = run_labels(runs)
+    labels = labels if labels is not None else run_labels(runs)
+    drawn, line = pick_runs(runs, per_page=max_runs, labels=labels)
     metrics = sorted(runs["metric"].dropna().unique()) if "metric" in runs else []
     metric = metrics[0] if len(metrics) == 1 else "/".join(metrics) or "metric"
-    curves = {labels[d]: (load_metrics(d, "updates"), load_metrics(d)) for d in runs["run_dir"]}
+    curves = {labels[d]: (load_metrics(d, "updates"), load_metrics(d)) for d in drawn["run_dir"]}
     longest = max((len(updates) for updates, _ in curves.values()), default=0)
     fig = learning_curves(curves, metric=metric, log_y=log_y, smooth=max(smooth, longest // 200))
     valid = [v for _, epochs in curves.values() if "valid_metric" in epochs for v in epochs["valid_metric"].dropna()]
     if valid and log_y and min(valid) > 0:  # zoom on the validation curves; the first updates start far higher
         low, high = min(valid) * 0.92, float(pd.Series(valid).median()) * 1.4
         fig.update_yaxes(range=[math.log10(low), math.log10(max(high, low * 1.5))])
+    text = title if title is not None else f"{len(runs)} run{'s' if len(runs) != 1 else ''}"
+    if len(drawn) < len(runs):
+        text += f": {line}"
     if len(metrics) > 1:
-        fig.update_layout(title=f"mixed metrics ({', '.join(metrics)}): filter by dataset to compare like with like")
+        text += f"; mixed metrics ({', '.join(metrics)}): filter by dataset to compare like with like"
+    fig.update_layout(title=dict(text=text, font=dict(size=14)))
     return fig
 
 
@@ -179,9 +272,10 @@ def results_figure(table: pd.DataFrame) -> go.Figure:
     values = pd.concat([pd.to_numeric(ours["test"], errors="coerce"), papers["paper_value"]]).dropna()
     if len(values) and values.min() > 0 and values.max() / values.min() > 3:
         fig.update_xaxes(type="log")  # one badly trained run would squash the others
-    fig.update_layout(template="plotly_white", height=max(260, 40 * len(ours) + 140),
+    fig.update_layout(template="plotly_white", height=max(300, 34 * len(ours) + 190),
                       xaxis_title="test " + "/".join(metrics) + " (NLL: nats per time step, lower is better)",
-                      legend=dict(orientation="h", y=-0.25), margin=dict(l=10))
+                      legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"), margin=dict(l=10, t=90))
+    fig.update_yaxes(autorange="reversed")  # the first run listed on top
     return fig
 
 
@@ -192,5 +286,6 @@ def describe_store(runs: pd.DataFrame, root: str | Path) -> str:
                 "`rnnlab train`, or run `make run`; every finished run appears here.")
     counts = runs.groupby("dataset").size().to_dict() if "dataset" in runs else {}
     parts = ", ".join(f"{n} on {d}" for d, n in sorted(counts.items()))
-    status = runs["status"].value_counts().to_dict() if "status" in runs else {}
-    return f"{len(runs)} runs in {root}: {parts}; status {status}."
+    status = runs["status"].value_counts() if "status" in runs else pd.Series(dtype=int)
+    states = ", ".join(f"{n} {s}" for s, n in status.items())
+    return f"{len(runs)} runs in {root}: {parts}; status: {states}."
