@@ -30,7 +30,7 @@ LAYERS: dict[str, int] = {
     "train": 6,
     "campaigns": 7, "search": 7, "generate": 7,
     "viz": 8,
-    "workbook": 9, "cli": 9,
+    "workbook": 9, "cli": 9, "notebook_setup": 9,
 }
 
 

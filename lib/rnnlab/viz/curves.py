@@ -56,9 +56,12 @@ def run_curves(run_dirs: dict[str, str], metric: str = "nll", **kwargs) -> go.Fi
 
 class LiveCurves(Callback):
     """Redraws ``learning_curves`` in a plotly FigureWidget while training (every ``every`` updates and each
-    epoch). Headless (``widget=False``) it only keeps the data; ``figure()`` returns the static figure."""
+    epoch). Headless (``widget=False``) it only keeps the data; ``figure()`` returns the static figure.
 
-    def __init__(self, label: str, metric: str, every: int = 20, widget: bool = True):
+    ``metric``: the validation metric's name (``nll``, ``bpc``, ``accuracy``, ...) on the y axes and in the legend;
+    None takes the trainer's when training begins (the widget is drawn before the trainer has loaded its data)."""
+
+    def __init__(self, label: str, metric: str | None = None, every: int = 20, widget: bool = True):
         self.label, self.metric, self.every = label, metric, every
         self.updates: list[dict] = []
         self.epochs: list[dict] = []
@@ -66,7 +69,13 @@ class LiveCurves(Callback):
 
     def figure(self) -> go.Figure:
         return learning_curves({self.label: (pd.DataFrame(self.updates), pd.DataFrame(self.epochs))},
-                               metric=self.metric)
+                               metric=self.metric or "")
+
+    def on_train_begin(self, trainer) -> None:
+        if self.metric != trainer.metric:
+            self.metric = trainer.metric
+            if self.widget is not None:
+                self.widget.update_yaxes(title_text=self.metric)
 
     def _redraw(self) -> None:
         if self.widget is None:
