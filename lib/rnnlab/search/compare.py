@@ -5,7 +5,8 @@ draws, so the comparison is not decided by luckier draws. ``compare_settings`` g
 setting; ``summarize`` the best and mean accuracy per cell and task and the ratio of the best to the GRU's best (the
 paper's statistic is the best over settings); ``paired_orderings`` tests a claim such as "LSTM > LSTM-f" both ways
 the shared settings allow: setting by setting (wins, losses, a two-sided sign test) and on the best over settings
-(a paired bootstrap of the difference of the two bests). ``compare_cells`` is ``summarize(compare_settings(...))``.
+(a paired bootstrap of the difference of the two bests). ``compare_cells`` is ``summarize(compare_settings(...))``;
+``against_gru`` trains one cell a reader wrote, under the name they gave it, beside the GRU (notebook 13).
 
 The draws of setting ``k`` of a task depend only on (seed, task, k), never on how many settings are asked for, so a
 table can be extended with more settings and every earlier row stays valid (``done`` skips them).
@@ -18,7 +19,8 @@ import random
 
 import pandas as pd
 
-from rnnlab.cells.graph import library_graph
+from rnnlab.cells.graph import LIBRARY, library_graph, parse_equations, validity_problem
+from rnnlab.errors import RnnlabError, check_positive
 from rnnlab.parallel import WorkerPool
 from rnnlab.search.evaluate import Hyperparameters, run_job, sample_hyperparameters
 from rnnlab.search.loop import FILTER, TASKS
@@ -125,6 +127,37 @@ def compare_cells(cells: dict[str, str], settings: int = 6, seed: int = 0, profi
     """Train every cell ``{name: equations}`` on every task with the same ``settings`` random settings; the
     per-cell, per-task summary (``summarize``)."""
     per_setting = compare_settings(cells, settings, seed, profile, engine, workers, address)
+    return summarize(per_setting, cells).assign(equations=lambda t: t.cell.map(cells))
+
+
+MAX_NAME = 40
+
+
+def check_cell_name(name: str, taken=BASELINES) -> str:
+    """A name for a cell in a comparison: 1..40 letters, digits, ``-`` or ``_``, none of ``taken`` (one line)."""
+    if not isinstance(name, str) or not name.strip():
+        raise RnnlabError(f"give your cell a name (1..{MAX_NAME} letters, digits, - or _), got {name!r}")
+    name = name.strip()
+    if len(name) > MAX_NAME or not name.replace("-", "").replace("_", "").isalnum():
+        raise RnnlabError(f"cell name {name!r} must be 1..{MAX_NAME} letters, digits, - or _")
+    if name.lower() in taken:
+        raise RnnlabError(f"cell name {name!r} is taken by a reference cell ({', '.join(taken)}); choose another")
+    return name
+
+
+def against_gru(name: str, equations: str, settings: int = 2, seed: int = 0, profile: str = "search",
+                on_row=None) -> pd.DataFrame:
+    """One cell written as equations, trained under ``name`` beside the GRU on every task with the same random
+    settings (``compare_cells``; rows labelled ``name`` and ``gru``). A bad name or equations: one line, before
+    any training."""
+    name = check_cell_name(name, taken=("gru",))
+    graph = parse_equations(equations)
+    problem = validity_problem(graph)
+    if problem is not None:
+        raise RnnlabError(f"cell {name!r} is not usable: {problem}")
+    check_positive("settings", settings)
+    cells = {name: equations, "gru": LIBRARY["gru"]}
+    per_setting = compare_settings(cells, settings, seed, profile, on_row=on_row)
     return summarize(per_setting, cells).assign(equations=lambda t: t.cell.map(cells))
 
 

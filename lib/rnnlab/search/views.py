@@ -1,12 +1,18 @@
-"""Views of a search state (pure functions: a state in, a DataFrame or a plotly figure out)."""
+"""Views of a search state (pure functions: a state in, a DataFrame, a text or a plotly figure out).
+
+``find_candidate`` turns what a reader types (an id, ``#12``, a seed's name, -1 or ``best``) into a candidate or one
+line naming the valid ids; ``candidate_card`` and ``candidate_settings`` describe it; ``equations_status`` says in one
+line whether a text makes a usable cell. The notebook's widgets (``rnnlab.viz.search_widget``) wrap these.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from rnnlab.cells.graph import parse_equations
-from rnnlab.search.loop import FILTER, TASKS, SearchState
+from rnnlab.cells.graph import Graph, parse_equations, validity_problem
+from rnnlab.errors import RnnlabError
+from rnnlab.search.loop import FILTER, SEEDS, TASKS, SearchState
 
 STATUS_COLORS = {"passed": "#2ca02c", f"rejected:{FILTER}": "#c7c7c7", "rejected:arithmetic": "#ff7f0e",
                  "rejected:xml": "#d62728"}
@@ -76,3 +82,58 @@ def equations_diff(state: SearchState, a: int, b: int) -> str:
     lines = difflib.unified_diff(first["equations"].splitlines(), second["equations"].splitlines(),
                                  fromfile=label(first), tofile=label(second), lineterm="")
     return "\n".join(lines) or "(identical)"
+
+
+BEST = ("-1", "best")  # what picks the fittest child (the top of the list when no child passed)
+
+
+def find_candidate(state: SearchState, key, source: str = "the search") -> dict:
+    """The candidate ``key`` names: its id (an int, ``"12"`` or ``"#12"``), a seed's name (``gru``, ``lstm``), or
+    -1 / ``"best"``: the fittest child (the top of the list when no child passed every task). Anything else is one
+    line naming ``source`` and the valid ids."""
+    text = str(key).strip().lstrip("#").lower()
+    n = len(state.candidates)
+    if not n:
+        raise RnnlabError(f"{source} holds no candidate yet (it has run {state.step} steps); wait for its first step")
+    if text in BEST:
+        children = [c for c in state.top() if c["kind"] == "child"]
+        ranked = children or state.top()
+        if not ranked:
+            raise RnnlabError(f"{source} has no candidate that passed every task yet; give an id 0..{n - 1}")
+        return ranked[0]
+    named = state.by_name(text) if text in SEEDS else None
+    if named is not None:
+        return named
+    valid = f"ids 0..{n - 1}, -1 (the fittest child) or a seed's name ({', '.join(SEEDS)})"
+    if not (text.isascii() and text.isdigit()):
+        raise RnnlabError(f"candidate {str(key)!r} is no candidate id of {source}; valid: {valid}")
+    if int(text) >= n:
+        raise RnnlabError(f"no candidate {int(text)} in {source} (it holds {n}); valid: {valid}")
+    return state.candidates[int(text)]
+
+
+def candidate_card(state: SearchState, candidate: dict) -> str:
+    """One candidate in Markdown: name, status, fitness, parent, transforms and its equations as stored."""
+    fitness = state.fitness(candidate)
+    parent = "—" if candidate["parent"] is None else f"#{candidate['parent']}"
+    return (f"**candidate {label(candidate)}** — status {candidate['status']}, fitness "
+            f"{'—' if fitness is None else f'{fitness:.3f}'}, parent {parent}, transforms: "
+            f"{'; '.join(candidate['mutations']) or '—'}\n```\n{candidate['equations']}\n```")
+
+
+def candidate_settings(state: SearchState, candidate_id: int) -> pd.DataFrame:
+    """Accuracy per task over every setting the candidate was trained with (count, mean, spread, best)."""
+    return candidate_table(state, candidate_id).groupby(["task"]).accuracy.describe()
+
+
+def equations_status(text: str) -> tuple[Graph | None, str]:
+    """(the graph, a one-line summary) when ``text`` makes a usable cell, else (None, the one-line reason)."""
+    try:
+        graph = parse_equations(text)
+        problem = validity_problem(graph)
+    except RnnlabError as err:
+        problem = str(err)
+    if problem is not None:
+        return None, " ".join(problem.split())
+    states = "two states (h, c)" if graph.n_states == 2 else "one state (h)"
+    return graph, f"a valid cell: {graph.n_operations()} operations, {graph.n_linear()} weight matrices, {states}"
