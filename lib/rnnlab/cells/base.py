@@ -128,6 +128,15 @@ class RecurrentCell(nn.Module):
         """One time step from the prepared input; returns the new state tuple; fills ``gates`` if given a dict."""
         raise NotImplementedError
 
+    def stepper(self):
+        """``step`` without recording, as a function ``(x_proj, state, h_proj=None) -> state`` for one forward pass.
+
+        A hand-written cell returns a closure over its weights transposed once and its φ as a plain function, so
+        the time loop does no per-step transpose, attribute look-up or module call; it computes exactly what
+        ``step`` computes, operation for operation (the same floats). Build it inside the forward pass (it reads
+        the parameters as they are then: weight noise, ``functional_call``). The default is ``step`` itself."""
+        return self.step
+
     def recurrent_product(self, h: torch.Tensor, h_proj: torch.Tensor | None) -> torch.Tensor:
         """U_1 h (+ b), or the ``h_proj`` the level already computed."""
         if h_proj is not None:

@@ -47,3 +47,17 @@ class GRUCell(RecurrentCell):
         if gates is not None:
             gates.update(z=z, r=r, n=n)
         return (h + z * (n - h),)
+
+    def stepper(self):
+        sizes = (2 * self.hidden_size, self.hidden_size)
+        weight_zr_t, weight_t = self.weight_hh_zr.t(), self.weight_hh.t()
+
+        def step(x_proj, state, h_proj=None):
+            (h,) = state
+            x_zr, x_n = x_proj.split(sizes, -1)
+            zr = x_zr + h_proj if h_proj is not None else torch.addmm(x_zr, h, weight_zr_t)
+            z, r = torch.sigmoid(zr).chunk(2, -1)
+            n = torch.tanh(torch.addmm(x_n, r * h, weight_t))
+            return (h + z * (n - h),)
+
+        return step

@@ -69,6 +69,18 @@ class LSTMCell(RecurrentCell):
             gates.update(i=i, f=f, g=g, o=o)
         return h, c
 
+    def stepper(self):
+        weight_t = self.weight_hh.t()
+
+        def step(x_proj, state, h_proj=None):
+            h, c = state
+            i, f, g, o = (x_proj + h_proj if h_proj is not None else torch.addmm(x_proj, h, weight_t)).chunk(4, -1)
+            i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+            c = torch.addcmul(f * c, i, g)
+            return o * torch.tanh(c), c
+
+        return step
+
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, forget_bias={self.forget_bias}"
 

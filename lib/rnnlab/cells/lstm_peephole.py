@@ -66,5 +66,17 @@ class PeepholeLSTMCell(RecurrentCell):
             gates.update(i=i, f=f, g=g, o=o)
         return h, c
 
+    def stepper(self):  # step's operations, with U transposed once (RecurrentCell.stepper)
+        weight_t, v_i, v_f, v_o = self.weight_hh.t(), self.peephole_i, self.peephole_f, self.peephole_o
+
+        def step(x_proj, state, h_proj=None):
+            h, c_prev = state
+            i, f, g, o = (x_proj + h_proj if h_proj is not None else torch.addmm(x_proj, h, weight_t)).chunk(4, -1)
+            i, f = torch.sigmoid(torch.addcmul(i, v_i, c_prev)), torch.sigmoid(torch.addcmul(f, v_f, c_prev))
+            c = torch.addcmul(f * c_prev, i, torch.tanh(g))
+            return torch.sigmoid(torch.addcmul(o, v_o, c)) * torch.tanh(c), c
+
+        return step
+
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, forget_bias={self.forget_bias}"

@@ -13,8 +13,10 @@ with φ ∈ {tanh, relu} the cell is exactly ``nn.RNN`` and a level of it trains
 
 from __future__ import annotations
 
+import torch
+
 from rnnlab.cells.base import RecurrentCell, new_vector, new_weight
-from rnnlab.cells.nonlinearities import make_nonlinearity
+from rnnlab.cells.nonlinearities import Elementwise, make_nonlinearity
 
 
 class TanhCell(RecurrentCell):
@@ -57,6 +59,17 @@ class TanhCell(RecurrentCell):
     def step(self, x_proj, state, h_proj=None, gates=None):
         (h,) = state
         return (self.phi(self.pre_activation(x_proj, h, h_proj)),)
+
+    def stepper(self):
+        phi = self.phi.fn if isinstance(self.phi, Elementwise) else self.phi
+        weight_t = self.weight_hh.t()
+
+        def step(x_proj, state, h_proj=None):
+            if h_proj is not None:
+                return (phi(x_proj + h_proj),)
+            return (phi(torch.addmm(x_proj, state[0], weight_t)),)
+
+        return step
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, nonlinearity={self.nonlinearity}"

@@ -1,42 +1,25 @@
-"""Run a plain recurrent level through the fused ``torch.nn`` module (cuDNN on CUDA, oneDNN on CPU).
+"""Run a plain recurrent level through the fused ``torch.nn`` kernel (cuDNN on CUDA, oneDNN on CPU).
 
-The level's cell keeps its parameters in ``torch.nn`` layout; they are handed to a parameter-less template module
-(built once on the meta device) with ``torch.func.functional_call``, so the loop path and the fused path read
-the very same tensors.
+The level's cell keeps its parameters in ``torch.nn`` layout (weight_ih, weight_hh, bias_ih, bias_hh), and they go
+straight to the kernel ``torch.nn.RNN`` / ``LSTM`` / ``GRU`` call in their ``forward`` (``torch._VF``, one layer,
+unidirectional, time-major, the module's training flag), so the loop path and the fused path read the very same
+tensors, and no module is built or swapped per call.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import torch
-from torch import nn
-from torch.func import functional_call
+from torch import _VF
 
-TEMPLATES = {
-    "rnn_tanh": lambda n_in, hidden: nn.RNN(n_in, hidden, nonlinearity="tanh", device="meta"),
-    "rnn_relu": lambda n_in, hidden: nn.RNN(n_in, hidden, nonlinearity="relu", device="meta"),
-    "lstm": lambda n_in, hidden: nn.LSTM(n_in, hidden, device="meta"),
-    "gru": lambda n_in, hidden: nn.GRU(n_in, hidden, device="meta"),
-}
-
-
-@lru_cache(maxsize=64)
-def torch_template(kind: str, n_in: int, hidden: int) -> nn.Module:
-    """The ``torch.nn`` module equal to a cell of kind ``kind`` (parameters on the meta device, never used)."""
-    return TEMPLATES[kind](n_in, hidden)
+KERNELS = {"rnn_tanh": _VF.rnn_tanh, "rnn_relu": _VF.rnn_relu, "lstm": _VF.lstm, "gru": _VF.gru}
 
 
 def fused_forward(cell, x: torch.Tensor, state: tuple[torch.Tensor, ...]):
-    """(T,B,n_in) -> outputs (T,B,H) and the final state tuple, computed by the torch.nn module."""
-    template = torch_template(cell.torch_equivalent, cell.input_size, cell.hidden_size)
-    params = {
-        "weight_ih_l0": cell.weight_ih,
-        "weight_hh_l0": cell.weight_hh,
-        "bias_ih_l0": cell.bias_ih,
-        "bias_hh_l0": cell.bias_hh,
-    }
+    """(T,B,n_in) -> outputs (T,B,H) and the final state tuple, computed by the torch.nn module's kernel."""
+    weights = [cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh]
     hx = tuple(s.unsqueeze(0) for s in state)
-    out, final = functional_call(template, params, (x, hx if len(hx) > 1 else hx[0]))
-    final = final if isinstance(final, tuple) else (final,)
+    # the arguments torch.nn.RNNBase.forward passes: bias, 1 layer, no dropout, train=True (the flag of a module
+    # that is never put in eval mode, as the template module this replaces), unidirectional, time-major
+    out, *final = KERNELS[cell.torch_equivalent](x, hx if len(hx) > 1 else hx[0], weights, True, 1, 0.0, True,
+                                                  False, False)
     return out, tuple(s.squeeze(0) for s in final)

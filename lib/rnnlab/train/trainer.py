@@ -25,10 +25,10 @@ from rnnlab.train import checkpoints
 from rnnlab.train.callbacks import Callback, ProgressBar
 from rnnlab.train.config import TrainConfig
 from rnnlab.train.losses import LOWER_IS_BETTER, MetricTotals, PieceTotals, is_better, metric_from_nats, token_losses
-from rnnlab.train.optimizers import make_optimizer, set_lr
+from rnnlab.train.optimizers import FlatParameters, make_optimizer, set_lr
 from rnnlab.train.portable import average_rate
 from rnnlab.train.record import RunRecord, provenance
-from rnnlab.train.regularizers import weight_noise
+from rnnlab.train.regularizers import flat_weight_noise, is_noisy
 from rnnlab.train.runs import (
     append_log,
     read_config,
@@ -208,8 +208,12 @@ class Trainer:
         }
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        """The optimizer, with the parameters copied from ``init_from`` in a group of their own (``lr_scale``)."""
+        """The optimizer, with the parameters copied from ``init_from`` in a group of their own (``lr_scale``).
+
+        First the model's parameters become views into one flat buffer (``self.flat``: the weight matrices that
+        weight noise perturbs first, then the rest), their gradients views into another."""
         config = self.config
+        self.flat = FlatParameters(self.model, noisy=is_noisy)
         groups = [{"params": [p for n, p in self.model.named_parameters() if n not in self.pretrained]},
                   {"params": [p for n, p in self.model.named_parameters() if n in self.pretrained],
                    "lr_scale": config.pretrained_lr_scale}]
@@ -237,7 +241,7 @@ class Trainer:
     def _train_epoch(self) -> dict:
         config, model, ds = self.config, self.model, self.dataset
         model.train()
-        params = [p for p in model.parameters() if p.requires_grad]
+        flat = self.flat
         clip = config.clip if config.clip is not None else math.inf
         nats = tokens = clip_events = 0
         norms = []
@@ -249,16 +253,16 @@ class Trainer:
             if config.max_updates_per_epoch is not None and index >= config.max_updates_per_epoch:
                 break
             state = _reset_state(state, batch.reset, batch.x.shape[1])
-            with weight_noise(model, config.weight_noise):
+            with flat_weight_noise(flat, config.weight_noise):  # the clean weights are back after the block
                 logits, state = model(batch.x, state)
                 losses = token_losses(logits, batch.y, ds.loss)
                 loss = (losses * batch.mask).sum() / batch.mask.sum().clamp(min=1)
-                self.optimizer.zero_grad(set_to_none=True)
+                flat.zero_grad()
                 loss.backward()
             loss_value = loss.item()
             if not math.isfinite(loss_value):
                 raise _Diverged(f"loss became {loss_value} at update {self.updates + 1} (epoch {self.epoch + 1})")
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, clip))
+            grad_norm = float(flat.clip_grad_norm(config.clip))  # torch.nn.utils.clip_grad_norm_'s arithmetic
             if not math.isfinite(grad_norm):
                 raise _Diverged(f"gradient norm became {grad_norm} at update {self.updates + 1}")
             clipped = grad_norm > clip
