@@ -127,7 +127,9 @@ SETUP_NOTEBOOKS = [p for p in workbook_notebooks() if "setup_notebook(globals()"
 
 
 def test_the_notebooks_call_setup_notebook_in_their_first_code_cell_after_the_parameters():
-    assert {p.name for p in SETUP_NOTEBOOKS} >= {"03_train.ipynb"}
+    assert {p.name for p in SETUP_NOTEBOOKS} >= {"00_quickstart.ipynb", "01_datasets.ipynb", "02_cells.ipynb",
+                                                "03_train.ipynb", "04_hidden_dynamics.ipynb",
+                                                "05_gradient_flow.ipynb", "07_generate.ipynb"}
     for path in SETUP_NOTEBOOKS:
         code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
         assert "parameters" in code[0].metadata.get("tags", []), path.name
@@ -136,20 +138,21 @@ def test_the_notebooks_call_setup_notebook_in_their_first_code_cell_after_the_pa
 
 @pytest.mark.parametrize("path", SETUP_NOTEBOOKS, ids=lambda p: p.stem)
 def test_each_notebook_refuses_a_misspelt_parameter_as_papermill_injects_it(path):
-    """In-process: the notebook's own parameters cell, papermill's own injection of ``-p hiden 9``."""
+    """In-process: the notebook's own parameters cell, papermill's own injection of ``-p seeed 9`` (every notebook
+    declares ``seed``)."""
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
-    nb = parameterize_notebook(load_notebook_node(str(path)), {"hiden": 9})
+    nb = parameterize_notebook(load_notebook_node(str(path)), {"seeed": 9})
     history = [""] + [c.source for c in nb.cells if c.cell_type == "code"][:2]
     assert "injected-parameters" in nb.cells[[c.cell_type for c in nb.cells].index("code") + 1].metadata.tags
-    with pytest.raises(RnnlabError, match=r"^unknown notebook parameter 'hiden'; did you mean 'hidden'\? "):
+    with pytest.raises(RnnlabError, match=r"^unknown notebook parameter 'seeed'; did you mean 'seed'\? "):
         check_history(history)
     assert check_history(history[:2]) is not None  # the parameters cell alone: nothing refused
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["03_train"])
+@pytest.mark.parametrize("name", ["00_quickstart", "05_gradient_flow"])
 def test_a_real_papermill_run_with_a_misspelt_parameter_fails_in_one_line(tmp_path, name):
     import papermill as pm
 
@@ -176,3 +179,63 @@ def test_03s_live_curves_name_the_metric_on_their_y_axes_once_training_begins():
     assert (curves.widget.layout.yaxis.title.text, curves.widget.layout.yaxis2.title.text) == ("bpc", "bpc")
     curves.on_epoch_end(None, {"epoch": 1, "updates": 5, "wall_seconds": 1.0, "valid_metric": 2.0})
     assert curves.widget.data[-1].name == "rnn/tanh valid (bpc)" and curves.figure().layout.yaxis.title.text == "bpc"
+
+
+# ------------------------------------------------------------------ what the notebooks moved into the library
+def test_cell_zoo_has_one_row_per_registered_cell_counted_by_torch():
+    from rnnlab.cells import CELLS
+    from rnnlab.nets import build_model
+    from rnnlab.viz.cells_view import cell_zoo
+
+    zoo = cell_zoo(hidden=8).set_index("cell")
+    assert list(zoo.index) == list(CELLS)
+    for name in ("tanh", "lstm", "gru"):
+        model = build_model(arch="rnn", cell=name, n_in=88, n_out=88, hidden=8)
+        assert zoo.loc[name, "parameters (hidden 8)"] == sum(p.numel() for p in model.parameters())
+    assert zoo.loc["lstm", "state"] == "h, c" and zoo.loc["tanh", "state"] == "h"
+    assert zoo.loc["gru", "gates recorded"] != "-" and zoo.loc["tanh", "gates recorded"] == "-"
+    with pytest.raises(RnnlabError, match="unknown cell 'lstn'"):
+        from rnnlab.viz.cells_view import cell_summary
+
+        cell_summary("lstn")
+
+
+def test_cost_table_ratios_are_to_the_plain_rnn_of_the_same_cell():
+    from rnnlab.nets.cost import cost_table
+    from rnnlab.viz.cells_view import cost_figure
+
+    costs = cost_table(("tanh", "gru"), ("rnn", "dt-rnn"), hidden=8, batch_size=2, steps=3, repeats=1)
+    assert list(zip(costs.cell, costs.arch, strict=True)) == [("tanh", "rnn"), ("tanh", "dt-rnn"), ("gru", "rnn"),
+                                                               ("gru", "dt-rnn")]
+    for _, part in costs.groupby("cell"):
+        rnn, deep = part.iloc[0], part.iloc[1]
+        assert rnn["FLOP ratio"] == 1 and rnn["time ratio"] == 1
+        assert deep["FLOP ratio"] == pytest.approx(deep["weights"] / rnn["weights"])  # 2 FLOPs per weight
+        assert deep["MFLOP/step"] == pytest.approx(2 * deep["weights"] / 1e6)
+    figure = cost_figure(costs, title="t")
+    assert [t.name for t in figure.data] == ["tanh", "gru"] and list(figure.data[1].text) == ["rnn", "dt-rnn"]
+
+
+def test_pick_music_run_unlike_skips_the_chosen_kind():
+    import pandas as pd
+
+    from rnnlab.generate import pick_music_run
+
+    source = "canonical jsb (polyphonic/JSB Chorales.pickle)"
+    runs = pd.DataFrame([{"run_dir": d, "dataset": "jsb", "data_source": source, "status": "ok", "test_nll": nll,
+                          "arch": arch, "cell": cell}
+                         for d, nll, arch, cell in [("a", 8.0, "rnn", "gru"), ("b", 8.2, "rnn", "gru"),
+                                                    ("c", 8.5, "dts-rnn", "gru"), ("d", 8.4, "rnn", "lstm")]])
+    assert pick_music_run(runs, "canonical jsb") == "a"
+    assert pick_music_run(runs, "canonical jsb", unlike=("rnn", "gru")) == "d"
+    assert pick_music_run(runs[runs.cell == "gru"], "canonical jsb", unlike=("rnn", "gru")) == "c"
+    assert pick_music_run(runs[runs.run_dir == "a"], "canonical jsb", unlike=("rnn", "gru")) is None
+    assert pick_music_run(None, "canonical jsb", unlike=("rnn", "gru")) is None
+
+
+def test_load_dataset_is_smaller_in_smoke_and_says_which_data(monkeypatch, capsys):
+    monkeypatch.setenv("RNNLAB_SMOKE", "1")
+    nb = setup_notebook({"seed": 0})
+    data = nb.load_dataset("memorize", smoke_sequences=5)
+    assert len(data.splits["train"]) == 5
+    assert capsys.readouterr().out == f"data: memorize -- {data.source}\n"

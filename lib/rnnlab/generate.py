@@ -132,7 +132,12 @@ def music_runs(runs, family: str | None = None):
     return music.sort_values("test_nll")
 
 
-def pick_music_run(runs, family: str | None = None) -> str | None:
-    """The run directory of the finished music run with the lowest test NLL (of one data ``family``), or None."""
+def pick_music_run(runs, family: str | None = None, unlike: tuple[str, str] | None = None) -> str | None:
+    """The run directory of the finished music run with the lowest test NLL (of one data ``family``), or None.
+
+    ``unlike``: an (arch, cell) pair; only runs of another architecture or cell are considered (07_generate.ipynb
+    scores the chosen model beside the best of another kind)."""
     music = music_runs(runs, family)
+    if unlike is not None and not music.empty:
+        music = music[(music["arch"] != unlike[0]) | (music["cell"] != unlike[1])]
     return None if music.empty else str(music.iloc[0]["run_dir"])

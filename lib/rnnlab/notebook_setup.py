@@ -15,7 +15,9 @@
    namespace, so later cells may keep reading ``smoke``.
 3. **seed**: ``seed_everything(seed)`` (python, numpy, torch) when the notebook declares ``seed``.
 4. **device**: ``resolve_device(device)`` when the notebook declares ``device``, else ``auto`` (CUDA when present).
-5. **Where runs and figures go** (one rule for every notebook):
+5. ``nb.load_dataset(name)``: the dataset, smaller in the smoke profile, and a line saying which data it is;
+   ``nb.save_figure(figure, name)``: into ``nb.figures_dir``, with a PNG outside the smoke profile.
+6. **Where runs and figures go** (one rule for every notebook):
 
    ==================  ===========================================  ================================================
    folder              smoke (CI, ``RNNLAB_SMOKE=1``)               otherwise
@@ -64,6 +66,17 @@ class NotebookSetup:
     runs_dir: Path  # where this notebook's own training runs go
     figures_dir: Path  # where its figures go
     parameters: Mapping  # the declared parameters and their values after papermill's injection (read-only)
+
+    def load_dataset(self, name: str, *, smoke_sequences: int = 24, **kwargs):
+        """``rnnlab.data.load_dataset(name)`` seeded with ``seed``, its first ``smoke_sequences`` pieces per split in
+        the smoke profile; prints which data it is (``data: NAME -- SOURCE``: a fallback says so)."""
+        from rnnlab.data import load_dataset
+
+        if self.smoke:
+            kwargs.setdefault("max_sequences", smoke_sequences)
+        data = load_dataset(name, seed=self.seed if self.seed is not None else 0, **kwargs)
+        print(f"data: {data.name} -- {data.source}")
+        return data
 
     def save_figure(self, figure, name: str, **kwargs) -> dict:
         """``viz.export.save_figure`` into ``figures_dir``; the PNG only outside the smoke profile."""

@@ -2,7 +2,8 @@
 
 Each weight matrix is applied once per time step and sequence as a multiply-add, so a step costs 2 FLOPs per
 weight (``count_weights``: Pascanu et al. 2014's Table 1 convention); biases and element-wise nonlinearities are
-not counted. ``one_step_cost`` sets that estimate beside the measured milliseconds per step.
+not counted. ``one_step_cost`` sets that estimate beside the measured milliseconds per step; ``cost_table`` does it
+for every preset with several cells (02_cells.ipynb).
 """
 
 from __future__ import annotations
@@ -55,3 +56,27 @@ def _synchronize(device: torch.device) -> None:
     """Wait for queued GPU work, so a timer measures the work and not only its launch."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def cost_table(cells=("tanh", "gru", "lstm"), archs=None, *, hidden: int = 128, n_in: int = 88, n_out: int = 88,
+               batch_size: int = 16, steps: int = 50, repeats: int = 3, seed: int = 0):
+    """``one_step_cost`` of every ``arch`` (default: every preset of ``ARCHS``) with every cell, as a DataFrame:
+    cell, arch, weights, parameters, MFLOP/step, ms/step, and each model's FLOP and time ratio to the plain ``rnn``
+    of its cell (NaN when ``archs`` leaves ``rnn`` out)."""
+    import pandas as pd
+
+    from rnnlab.nets.archs import ARCHS
+    from rnnlab.nets.model import build_model
+
+    rows = []
+    for cell in cells:
+        for arch in ARCHS if archs is None else archs:
+            model = build_model(arch=arch, cell=cell, n_in=n_in, n_out=n_out, hidden=hidden)
+            cost = one_step_cost(model, batch_size=batch_size, steps=steps, repeats=repeats, seed=seed)
+            rows.append({"cell": cell, "arch": arch, "weights": cost["weights"], "parameters": cost["params"],
+                         "MFLOP/step": cost["flops_per_step"] / 1e6, "ms/step": cost["ms_per_step"]})
+    costs = pd.DataFrame(rows)
+    plain = costs[costs.arch == "rnn"].set_index("cell")
+    costs["FLOP ratio"] = costs["MFLOP/step"] / costs["cell"].map(plain["MFLOP/step"])
+    costs["time ratio"] = costs["ms/step"] / costs["cell"].map(plain["ms/step"])
+    return costs

@@ -13,10 +13,11 @@ gate block). The wiring is the project's (see ``rnnlab.nets``):
 
 ``construction`` builds the graph (pure data), ``preset_construction`` the graph of a preset of
 ``rnnlab.nets.ARCHS`` (``preset_zoo``: of every one, asked there, so a new preset is drawn without a change here),
-and ``architecture_diagram`` draws constructions with plotly shapes and annotations. Elsewhere: the papers' parameter
-tables set beside our counts in :mod:`rnnlab.viz.paper_tables`, the composer (free depths -> ``build_model``
-arguments, and its widget) in :mod:`rnnlab.viz.cells_widget`, and what a model's time step costs (FLOPs, measured
-milliseconds) in :mod:`rnnlab.nets.cost`.
+and ``architecture_diagram`` draws constructions with plotly shapes and annotations. ``cell_zoo`` tabulates every
+registered cell (state, gates, parameters); ``cost_figure`` plots ``rnnlab.nets.cost.cost_table``. Elsewhere: the
+papers' parameter tables set beside our counts in :mod:`rnnlab.viz.paper_tables`, the composer (free depths ->
+``build_model`` arguments, and its widget) in :mod:`rnnlab.viz.cells_widget`, and what a model's time step costs
+(FLOPs, measured milliseconds) in :mod:`rnnlab.nets.cost`.
 """
 
 from __future__ import annotations
@@ -268,3 +269,45 @@ def _draw(c: Construction, dx: float, dy: float, shapes: list, annotations: list
 def diagram_boxes(fig: go.Figure) -> int:
     """Number of layer boxes drawn in a diagram (rect shapes)."""
     return sum(1 for s in fig.layout.shapes if s.type == "rect")
+
+
+def cell_summary(name: str, hidden: int = 128, n_in: int = 88) -> dict:
+    """One row of the cell zoo: the cell's class, its state (h, or h and c), the gates a recording holds, the
+    parameters of a plain ``rnn`` of it at width ``hidden``, and the first line of its docstring."""
+    import torch
+
+    from rnnlab.cells import CELLS
+    from rnnlab.nets import build_model, count_params
+
+    check_choice("cell", name, CELLS)
+    cls = CELLS[name]
+    model = build_model(arch="rnn", cell=name, n_in=n_in, n_out=n_in, hidden=hidden)
+    with torch.no_grad():
+        _, _, recording = model(torch.zeros(2, 1, n_in), record=True)
+    layer = recording.layers[0]
+    return {"cell": name, "class": cls.__name__, "state": "h, c" if layer.c is not None else "h",
+            "gates recorded": ", ".join(layer.gates) or "-", f"parameters (hidden {hidden})": count_params(model),
+            "summary": (cls.__doc__ or "").strip().splitlines()[0] if (cls.__doc__ or "").strip() else ""}
+
+
+def cell_zoo(hidden: int = 128):
+    """``cell_summary`` of every registered cell (``rnnlab.cells.CELLS``), one row each, as a DataFrame."""
+    import pandas as pd
+
+    from rnnlab.cells import CELLS
+
+    return pd.DataFrame([cell_summary(name, hidden) for name in CELLS])
+
+
+def cost_figure(costs, title: str | None = None) -> go.Figure:
+    """Measured ms per step against FLOPs per step and sequence, one colour per cell, each point labelled by its
+    arch (``rnnlab.nets.cost.cost_table``)."""
+    figure = go.Figure()
+    for cell, part in costs.groupby("cell", sort=False):
+        figure.add_trace(go.Scatter(x=part["MFLOP/step"] * 1e6, y=part["ms/step"], mode="markers+text",
+                                    text=part["arch"], textposition="top center", name=cell,
+                                    hovertemplate="%{text}: %{x:,.0f} FLOP/step/seq, %{y:.3f} ms/step<extra>"
+                                    + cell + "</extra>"))
+    figure.update_layout(template="plotly_white", height=480, title=title,
+                         xaxis_title="FLOPs per step and sequence (2 per weight)", yaxis_title="measured ms per step")
+    return figure
