@@ -195,18 +195,6 @@ def test_ordering_checks_read_each_claim_per_task():
     assert checks.claim.tolist() == ["lstm > lstm_nof"] * 2 + ["gru >= lstm"] * 2
 
 
-def test_comparison_figure_shows_paper_and_both_conventions():
-    import pandas as pd
-
-    from rnnlab.viz.reports import comparison_figure
-
-    joined = pd.DataFrame({"dataset": ["jsb", "jsb"], "arch": ["rnn", "dts-rnn"], "cell": ["tanh", "tanh"],
-                           "ours": [8.36, None], "ours per piece": [8.33, None], "paper": [8.338, 8.278]})
-    figure = comparison_figure(joined, "t")
-    assert [t.name for t in figure.data] == ["paper", "ours (per frame)", "ours (mean over pieces)"]
-    assert list(figure.data[0].y) == [8.338, 8.278] and figure.data[1].y[0] == 8.36
-
-
 def test_only_the_best_run_of_each_group_ships_a_checkpoint():
     import pandas as pd
 

@@ -44,3 +44,29 @@ def campaign_paper(campaign: str) -> str:
         raise RnnlabError(f"unknown campaign {campaign!r}; valid choices: {', '.join(sorted(PAPERS))}, or one of them "
                           "followed by -<variant> (e.g. chung2014-seeds)")
     return PAPERS[paper]
+
+
+def points_status(planned: list[str], table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Where a sweep stands in its published table: one row per dataset, one column per model of the spec's points
+    (``planned``, e.g. ``jsb/dts/seed=0``), each cell the published run's status and epochs (``ok, 31 epochs``),
+    ``not published`` or empty where the spec has no such point; and one line counting them
+    (``14 of 14 planned points published; variants outside the spec: ...``)."""
+    published = table.set_index("point") if len(table) else pd.DataFrame(columns=["status", "epochs_run"])
+    cells: dict[str, dict[str, str]] = {}
+    for point in planned:
+        dataset, _, rest = point.partition("/")
+        model = rest.rpartition("/")[0] or rest
+        if point in published.index:
+            row = published.loc[point]
+            cells.setdefault(model, {})[dataset] = f"{row.status}, {int(row.epochs_run)} epochs"
+        else:
+            cells.setdefault(model, {})[dataset] = "not published"
+    datasets = list(dict.fromkeys(point.partition("/")[0] for point in planned))
+    frame = pd.DataFrame(cells).reindex(datasets).fillna("")
+    frame.index.name = "dataset"
+    done = sum(point in published.index for point in planned)
+    extra = sorted(set(published.index) - set(planned))
+    line = f"{done} of {len(planned)} planned points published"
+    if extra:
+        line += f"; published variants outside the spec: {', '.join(extra)}"
+    return frame, line
