@@ -345,7 +345,7 @@ def test_the_checks_can_fail():
         "## 3. Where each fact lives",
         "| fact | its one place | who asks it |",
         "|---|---|---|",
-        "| presets | `ARCHS` in `nets/archs.py` | `nets/cli.py`, the widgets (`viz/widgets.py`), notebook 02",
+        "| presets | `ARCHS` in `nets/archs.py` | `nets/cli.py`, the widgets (`viz/widgets.py`)",
         "| a trained model | `load_trained_model` in `train/trained.py` | `generate`, `viz/gradients.py`, notebook 07",
         "| pairs | `train/pairs.py` | notebooks 04–05, notebook 01 (through `load_dataset`) — not `viz/curves.py` |",
         "## 9. The end",
