@@ -2,18 +2,23 @@
 
 Inputs are ``sequence[:-1]`` and targets ``sequence[1:]``. Three regimes:
 
-- Pieces (music, synthetic) with ``bptt``: Pascanu et al. 2014 §5.2 -- each piece is cut into consecutive chunks
-  of at most ``bptt`` steps; batch row b keeps walking through *its* piece, so the trainer carries the hidden
-  state across consecutive chunks of that piece. When a row's piece ends the rest of that chunk is padding, and in
-  the next batch the row starts the next piece of the (seeded) queue with ``reset[b] = True``; rows with no piece
-  left are all padding. The batch width stays ``batch_size`` until every piece is used.
+- Pieces (music, synthetic) with ``bptt``, ``batching="chunks"``: Pascanu et al. 2014 §5.2 -- each piece is cut
+  into consecutive chunks of at most ``bptt`` steps; batch row b keeps walking through *its* piece, so the trainer
+  carries the hidden state across consecutive chunks of that piece. When a row's piece ends the rest of that chunk
+  is padding, and in the next batch the row starts the next piece of the (seeded) queue with ``reset[b] = True``;
+  rows with no piece left are all padding. The batch width stays ``batch_size`` until every piece is used.
+  ``batching="bucketed"``: pieces of similar length form a group of ``batch_size`` (sorted by length, random
+  tie-break, groups shuffled, as whole pieces below); the group is read side by side from the first step to the
+  end of its longest piece in chunks of ``bptt``, ``reset`` True for every row in its first chunk. A batch is
+  padded only by the length differences inside its group (JSB train, batch 16, bptt 100: 4 % of the steps are
+  padding instead of 42 %); it changes which pieces share a batch, hence a knob.
 - Pieces with ``bptt=None``: whole pieces, padded to the longest in the batch, ``reset`` all True. With
   ``bucket=True`` pieces of similar length share a batch (sorted by length, random tie-break, then the batches
-  are shuffled), which wastes less padding. The last batch may be narrower.
+  are shuffled), which wastes less padding. The last batch may be narrower. ``batching`` does not apply.
 - Text (PTB) with ``bptt``: Mikolov/Zaremba -- the split is one token stream cut into ``batch_size`` equal
   columns; chunks of ``bptt`` steps follow each other, so the state is carried from batch to batch and ``reset``
   is True only for the first chunk. The stream order is fixed (``shuffle`` is ignored). With ``bptt=None`` text
-  is batched line by line like whole pieces.
+  is batched line by line like whole pieces. ``batching`` does not apply to text.
 
 Everything is deterministic given ``seed``. ``max_steps`` stops after that many batches (smoke runs).
 """
@@ -28,6 +33,8 @@ import torch
 
 from rnnlab.device import resolve_device
 from rnnlab.errors import RnnlabError, check_choice, check_positive
+
+BATCHINGS = ("chunks", "bucketed")  # how pieces share a training batch with bptt (module docstring)
 
 nll_convention = (
     "Music NLL per time step = the sum over the 88 units of -log p (natural log, independent Bernoulli outputs), "
@@ -57,9 +64,10 @@ class Batch:
 
 def iterate_batches(ds, split: str, batch_size: int = 16, bptt: int | None = 50, shuffle: bool = True,
                     seed: int = 0, bucket: bool = True, max_steps: int | None = None,
-                    device="cpu") -> Iterator[Batch]:
+                    device="cpu", batching: str = "chunks") -> Iterator[Batch]:
     """Yield :class:`Batch` es of ``ds.splits[split]`` (see the module docstring for the three regimes)."""
     check_choice("split", split, ds.splits)
+    check_choice("batching", batching, BATCHINGS)
     check_positive("batch_size", batch_size)
     for name, value in (("bptt", bptt), ("max_steps", max_steps)):
         if value is not None:
@@ -71,6 +79,9 @@ def iterate_batches(ds, split: str, batch_size: int = 16, bptt: int | None = 50,
     rng = np.random.default_rng(seed)
     if ds.kind == "text" and bptt is not None:
         batches = _stream_batches(sequences, batch_size, bptt)
+    elif bptt is not None and batching == "bucketed":
+        batches = (batch for group in _groups(sequences, batch_size, shuffle, True, rng)
+                   for batch in _group_batches(sequences, scores, group, bptt))
     elif bptt is not None:
         batches = _chunk_batches(sequences, scores, batch_size, bptt, _order(len(sequences), shuffle, rng))
     else:
@@ -132,8 +143,9 @@ def _chunk_batches(sequences, scores, batch_size: int, bptt: int, order: list[in
         yield Batch(x, y, mask, score_mask, reset)
 
 
-def _whole_batches(sequences, scores, batch_size: int, shuffle: bool, bucket: bool,
-                   rng: np.random.Generator) -> Iterator[Batch]:
+def _groups(sequences, batch_size: int, shuffle: bool, bucket: bool, rng: np.random.Generator) -> list[list[int]]:
+    """The pieces (of two steps or more) in groups of ``batch_size``: by length (random tie-break, groups shuffled)
+    when ``bucket``, else in the (shuffled) order of the split."""
     usable = [i for i in range(len(sequences)) if len(sequences[i]) >= 2]
     if bucket:
         tie_break = rng.permutation(len(usable)) if shuffle else np.arange(len(usable))
@@ -146,15 +158,31 @@ def _whole_batches(sequences, scores, batch_size: int, shuffle: bool, bucket: bo
         if shuffle:
             usable = [usable[j] for j in rng.permutation(len(usable))]
         groups = [usable[k:k + batch_size] for k in range(0, len(usable), batch_size)]
-    for group in groups:
-        length = max(len(sequences[i]) for i in group) - 1
+    return groups
+
+
+def _whole_batches(sequences, scores, batch_size: int, shuffle: bool, bucket: bool,
+                   rng: np.random.Generator) -> Iterator[Batch]:
+    for group in _groups(sequences, batch_size, shuffle, bucket, rng):
+        yield from _group_batches(sequences, scores, group, None)
+
+
+def _group_batches(sequences, scores, group: list[int], bptt: int | None) -> Iterator[Batch]:
+    """One group of pieces read side by side from their first step, padded to the longest, in chunks of ``bptt``
+    steps (None: one chunk); ``reset`` is True for every row in the first chunk only."""
+    longest = max(len(sequences[i]) for i in group) - 1
+    step = bptt or longest
+    for start in range(0, longest, step):
+        length = min(step, longest - start)
         x, y, mask, score_mask = _empty(length, len(group), sequences[group[0]])
         for row, piece in enumerate(group):
             sequence = sequences[piece]
-            n = len(sequence) - 1
-            x[:n, row], y[:n, row], mask[:n, row] = sequence[:-1], sequence[1:], True
-            score_mask[:n, row] = scores[piece][1:] if scores is not None else True
-        yield Batch(x, y, mask, score_mask, torch.ones(len(group), dtype=torch.bool))
+            n = min(len(sequence) - 1 - start, length)
+            if n <= 0:
+                continue
+            x[:n, row], y[:n, row], mask[:n, row] = sequence[start:start + n], sequence[start + 1:start + 1 + n], True
+            score_mask[:n, row] = scores[piece][start + 1:start + 1 + n] if scores is not None else True
+        yield Batch(x, y, mask, score_mask, torch.full((len(group),), start == 0, dtype=torch.bool))
 
 
 def _stream_batches(sequences, batch_size: int, bptt: int) -> Iterator[Batch]:

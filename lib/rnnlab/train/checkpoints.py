@@ -128,38 +128,54 @@ def load_model_state(model: torch.nn.Module, state: dict, path: Path) -> None:
 
 
 TRAINING_STATE = {"model": dict, "optimizer": dict, "schedule": dict, "rng": dict, "epoch": int, "updates": int,
-                  "history": list, "update_rows": list, "best_epoch": int, "bad_epochs": int,
-                  "train_seconds": (int, float)}
+                  "best_epoch": int, "bad_epochs": int, "train_seconds": (int, float)}
+# A checkpoint holds the counts of the run's table rows (epoch, updates), not the rows: they are in metrics.csv and
+# updates.csv (rnnlab.train.record). One written before the tables were appended to also carries them:
+LEGACY_ROWS = {"history": list, "update_rows": list}
 
 
-def read_training_state(path: Path, config: TrainConfig, device=None) -> dict:
-    """``read`` plus a check that the file holds a complete training state of the right types."""
+def read_training_state(path: Path, config: TrainConfig, device=None, table_rows: tuple[int, int] | None = None
+                        ) -> dict:
+    """``read`` plus a check that the file holds a complete training state of the right types, and, given
+    ``table_rows`` (the complete rows of metrics.csv and updates.csv), that the tables hold its rows."""
     state = read(path, config, device)
-    for key, kind in TRAINING_STATE.items():
+    kinds = {**TRAINING_STATE, **(LEGACY_ROWS if any(k in state for k in LEGACY_ROWS) else {})}
+    for key, kind in kinds.items():
         if not isinstance(state.get(key), kind) or isinstance(state.get(key), bool):
             raise CheckpointError(f"checkpoint {str(path)!r} lacks a complete training state ({key!r} is "
                                   f"{type(state.get(key)).__name__})")
-    if not all(isinstance(row, dict) for row in state["history"] + state["update_rows"]):
-        raise CheckpointError(f"checkpoint {str(path)!r} lacks a complete training state (history rows)")
-    if state["epoch"] != len(state["history"]) or state["epoch"] < 0:
-        raise CheckpointError(f"checkpoint {str(path)!r} is inconsistent (epoch {state['epoch']}, "
-                              f"{len(state['history'])} history rows)")
+    if state["epoch"] < 0 or state["updates"] < 0:
+        raise CheckpointError(f"checkpoint {str(path)!r} is inconsistent (epoch {state['epoch']}, updates "
+                              f"{state['updates']})")
+    if "history" not in state and table_rows is not None and (state["epoch"] > table_rows[0]
+                                                                   or state["updates"] > table_rows[1]):
+        raise CheckpointError(f"checkpoint {str(path)!r} is ahead of its tables (epoch {state['epoch']}, update "
+                              f"{state['updates']}; metrics.csv and updates.csv hold {table_rows[0]} and "
+                              f"{table_rows[1]} rows)")
+    if "history" in state:
+        if not all(isinstance(row, dict) for row in state["history"] + state["update_rows"]):
+            raise CheckpointError(f"checkpoint {str(path)!r} lacks a complete training state (history rows)")
+        if state["epoch"] != len(state["history"]):
+            raise CheckpointError(f"checkpoint {str(path)!r} is inconsistent (epoch {state['epoch']}, "
+                                  f"{len(state['history'])} history rows)")
     if not (state.get("best_valid") is None or isinstance(state["best_valid"], int | float)):
         raise CheckpointError(f"checkpoint {str(path)!r} lacks a complete training state ('best_valid')")
     return state
 
 
-def read_latest(folder: Path, config: TrainConfig, device=None, log=print) -> tuple[dict, Path] | None:
+def read_latest(folder: Path, config: TrainConfig, device=None, log=print, table_rows: tuple[int, int] | None = None
+                ) -> tuple[dict, Path] | None:
     """The newest good training checkpoint in ``folder`` (``last.pt``, else ``previous.pt``), or None if neither
-    exists. A damaged ``last.pt`` falls back to ``previous.pt`` and ``log`` says so (only once the fallback has
-    succeeded: a refused resume writes nothing); a foreign one is refused."""
+    exists (``table_rows``: see ``read_training_state``). A damaged ``last.pt`` falls back to ``previous.pt`` and
+    ``log`` says so (only once the fallback has succeeded: a refused resume writes nothing); a foreign one is
+    refused."""
     folder = Path(folder)
     last, previous = folder / LAST, folder / PREVIOUS
     if not last.exists() and not previous.exists():
         return None
     if last.exists():
         try:
-            return read_training_state(last, config, device), last
+            return read_training_state(last, config, device, table_rows), last
         except ForeignCheckpointError:
             raise
         except CheckpointError as err:
@@ -168,6 +184,6 @@ def read_latest(folder: Path, config: TrainConfig, device=None, log=print) -> tu
             note = f"{err}; falling back to {previous.name} (at most one checkpoint interval is lost)"
     else:
         note = f"{last.name} is missing (a run killed while rotating checkpoints); using {previous.name}"
-    state = read_training_state(previous, config, device)
+    state = read_training_state(previous, config, device, table_rows)
     log(note)
     return state, previous

@@ -9,7 +9,9 @@ folder it writes:
 * ``open(config, resume)`` checks what the folder already holds against ``resume``, finds the checkpoint to continue
   from (``last.pt``, else ``previous.pt``), decides whether a resumed run is already finished, and writes
   ``config.json``;
-* ``save_best`` / ``save_last`` / ``write_tables`` / ``write_summary`` write the rest, each atomically.
+* ``save_best`` / ``save_last`` / ``write_summary`` write the rest, each atomically; ``write_tables`` appends each
+  epoch's rows to ``metrics.csv`` and ``updates.csv`` (``rnnlab.train.runs``, "Tables"), and a resume cuts them back
+  to the rows of its checkpoint, which holds only their counts (``last.pt`` stays the same size however long the run).
 
 Nothing in a record names the machine that wrote it (``rnnlab.train.portable``): ``summary.json`` carries no host
 name and no absolute path (the folder is where the record is; ``rnnlab.train.runs.load`` adds it when reading),
@@ -27,8 +29,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from rnnlab.errors import RnnlabError
 from rnnlab.files import DiskFullError
 from rnnlab.train import checkpoints
@@ -38,11 +38,16 @@ from rnnlab.train.portable import portable_config, portable_log, relative_init_f
 from rnnlab.train.runs import (
     FINISHED,
     append_log,
+    append_table,
     atomic_write_json,
     atomic_write_text,
+    count_rows,
     new_run_dir,
     read_config,
     read_summary,
+    read_table_rows,
+    table_text,
+    truncate_table,
 )
 
 
@@ -77,6 +82,7 @@ class RunRecord:
             self.run_dir = Path(run_dir)
             self.run_dir.mkdir(parents=True, exist_ok=True)
         self.lock = RunLock(self.run_dir).acquire()
+        self._written: dict[str, int] = {}  # rows of each table on disk (appended since this record was opened)
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -134,7 +140,8 @@ class RunRecord:
                               "or choose another run_dir")
         if recorded is not None:
             check_resume_knobs(recorded, config.to_dict(), self.run_dir)
-        found = checkpoints.read_latest(self.checkpoint_dir, config, device, log=self.log) \
+        table_rows = (count_rows(self.run_dir / "metrics.csv"), count_rows(self.run_dir / "updates.csv"))
+        found = checkpoints.read_latest(self.checkpoint_dir, config, device, log=self.log, table_rows=table_rows) \
             if resume and recorded is not None else None
         if resume is True and found is None:
             raise RnnlabError(f"run folder {str(self.run_dir)!r} has no checkpoint to resume from "
@@ -151,10 +158,12 @@ class RunRecord:
             opened.stale = summary is not None and isinstance(summary.get("epochs_run"), int) \
                 and opened.state["epoch"] > summary["epochs_run"]
             if summary and summary.get("status") in FINISHED and not opened.extended and not opened.stale:
+                self._restore_tables(opened.state, cut=False)  # read only: a finished record is left as it is
                 opened.finished = summary
                 print(f"[{self.name}] {self.run_dir} already finished (status {summary['status']!r}); "
                       "nothing to resume (raise epochs or patience to extend it)", flush=True)
                 return opened
+            self._restore_tables(opened.state)
             self.log(f"resumed from {opened.path.name} at epoch {opened.state['epoch']}"
                      + (f"; extended {', '.join(opened.extended)}" if opened.extended else "")
                      + (f"; its summary.json (epoch {summary['epochs_run']}) predates this checkpoint, so an "
@@ -183,9 +192,38 @@ class RunRecord:
             checkpoints.save(self.checkpoint_dir, checkpoints.LAST, state, config)
 
     def write_tables(self, history: list[dict], update_rows: list[dict]) -> None:
+        """Bring ``metrics.csv`` and ``updates.csv`` up to ``history`` and ``update_rows`` (the run's rows so far):
+        the rows not yet written are appended in one write each, so an epoch costs the same at epoch 1 and 1,000.
+        Write the tables before the checkpoint they belong to (a resume cuts away rows beyond its checkpoint)."""
         with self.failing_on_full_disk():
-            atomic_write_text(self.run_dir / "metrics.csv", pd.DataFrame(history).to_csv(index=False))
-            atomic_write_text(self.run_dir / "updates.csv", pd.DataFrame(update_rows).to_csv(index=False))
+            for name, rows in (("metrics.csv", history), ("updates.csv", update_rows)):
+                path = self.run_dir / name
+                written = self._written.get(name)
+                try:
+                    if written is None or written > len(rows):
+                        raise ValueError("not appended yet")
+                    append_table(path, rows[written:])
+                except ValueError:  # a new table, or a column it lacks: written whole, once
+                    atomic_write_text(path, table_text(rows))
+                self._written[name] = len(rows)
+
+    def _restore_tables(self, state: dict, cut: bool = True) -> None:
+        """Make the tables hold exactly the rows of the checkpoint ``state`` and put those rows into it.
+
+        A checkpoint written before the tables were appended to carries every row itself (``history``,
+        ``update_rows``): the tables are rewritten from it. A newer one holds only the counts (``epoch``,
+        ``updates``): the tables are cut to that many rows (a killed run may have appended an epoch beyond its
+        last checkpoint; ``cut=False`` leaves them as they are) and read back."""
+        if "history" not in state:
+            state["history"] = read_table_rows(self.run_dir / "metrics.csv", state["epoch"])
+            state["update_rows"] = read_table_rows(self.run_dir / "updates.csv", state["updates"])
+            if cut:
+                with self.failing_on_full_disk():
+                    truncate_table(self.run_dir / "metrics.csv", state["epoch"])
+                    truncate_table(self.run_dir / "updates.csv", state["updates"])
+            self._written = {"metrics.csv": state["epoch"], "updates.csv": state["updates"]}
+        else:
+            self._written = {}  # the next write_tables rewrites both whole from the checkpoint's rows
 
     def write_summary(self, summary: dict) -> None:
         with self.failing_on_full_disk():

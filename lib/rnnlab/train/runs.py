@@ -6,21 +6,33 @@ A run directory holds::
     run.log            one line per event: started, resumed, extended, fell back to previous.pt
     metrics.csv        one row per epoch (train/valid metric, lr, grad norm, clip events, wall seconds, tokens/s)
     updates.csv        one row per update (train loss, grad norm, lr, wall seconds) for per-update curves
+                       (both tables are appended to, one write per epoch: see "Tables" below)
     checkpoints/last.pt, previous.pt, best.pt   (see rnnlab.train.checkpoints)
     .lock              the writer's OS lock (see rnnlab.train.lock): one writer per run
     point.json         a sweep point's failure record (status failed + the one-line error), see rnnlab.campaigns.sweep
     summary.json       dataset, data_source, arch, cell, sizes, n_params, epochs_run, best_valid, test, status, ...
     figures/           figures the training notebook wrote
 
-Every file is written to a temporary name in the same directory, synced and renamed into place
+Every file but the two tables is written to a temporary name in the same directory, synced and renamed into place
 (``rnnlab.files.atomic_write``; run.log too: it is rewritten with its new line), so a reader never sees a
 half-written file and a killed run, or a full disk, leaves the previous version intact.
+
+Tables: ``metrics.csv`` and ``updates.csv`` are created atomically with their header and first rows, then each
+epoch's new rows are appended in one write (:func:`append_table`), synced, so the cost of recording an epoch does
+not grow with the number of epochs before it. A write that fails (a full disk) is cut back to the file's previous
+length; a kill can leave at most a torn tail beyond the last checkpoint, which a resume cuts away
+(:func:`truncate_table`: the tables keep exactly the rows of the checkpoint it continues from). Values are written
+as pandas writes them (floats in their shortest exact form, ``True``/``False``, NaN and None as an empty field), so
+tables of either age read the same.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import json
+import math
+import os
 import secrets
 import sys
 import time
@@ -30,7 +42,7 @@ import pandas as pd
 import torch
 
 from rnnlab.errors import RnnlabError
-from rnnlab.files import atomic_write
+from rnnlab.files import atomic_write, disk_full, is_disk_full
 from rnnlab.paths import runs_dir
 
 FINISHED = ("ok", "diverged")  # the statuses of a run that has ended: a sweep skips it, a draw counts as taken
@@ -159,3 +171,125 @@ def load_metrics(run_dir: Path | str, which: str = "metrics") -> pd.DataFrame:
     """Per-epoch (``metrics``) or per-update (``updates``) table of one run."""
     path = Path(run_dir) / f"{which}.csv"
     return pd.read_csv(path) if path.exists() else pd.DataFrame()
+
+
+# ------------------------------------------------------------------------------------------------------- tables
+def _field(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return repr(value)  # the shortest text that reads back as the same float (as pandas writes it)
+    return str(value)
+
+
+def table_text(rows: list[dict], header: list[str] | None = None) -> str:
+    """CSV text of ``rows`` under ``header`` (with the header line when ``header`` is None: the first row's keys,
+    then any new key in order of appearance)."""
+    columns = header
+    if columns is None:
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if header is None:
+        writer.writerow(columns)
+    writer.writerows([_field(row.get(c)) for c in columns] for row in rows)
+    return buffer.getvalue()
+
+
+def table_header(path: Path) -> list[str] | None:
+    """The column names of a table, None when the file does not exist or is empty."""
+    try:
+        with open(path, newline="") as handle:
+            first = handle.readline()
+    except FileNotFoundError:
+        return None
+    return next(csv.reader([first])) if first.strip() else None
+
+
+def append_table(path: Path, rows: list[dict]) -> None:
+    """Append ``rows`` to the table ``path`` in one write, synced; a new table is created atomically with its
+    header. A row with a column the file's header lacks raises ``ValueError`` (the caller rewrites the table
+    whole). A failed write (a full disk: one line naming the file) cuts the file back to its length
+    before the write, so the table stays whole."""
+    path = Path(path)
+    header = table_header(path)
+    if header is None:
+        atomic_write_text(path, table_text(rows))
+        return
+    if any(set(row) - set(header) for row in rows):
+        raise ValueError(f"rows with columns that {path.name} lacks")
+    if not rows:
+        return
+    data = table_text(rows, header).encode()
+    with open(path, "r+b") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        try:
+            if size and (handle.seek(size - 1), handle.read(1))[1] != b"\n":
+                data = b"\n" + data  # never glue a row to a torn one (cut at the next resume)
+            handle.seek(size)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        except OSError as err:
+            handle.truncate(size)
+            if is_disk_full(err):
+                raise disk_full(path, err) from None
+            raise
+
+
+def _parse(text: str):
+    if text == "":
+        return float("nan")
+    if text in ("True", "False"):
+        return text == "True"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def read_table_rows(path: Path, n_rows: int) -> list[dict]:
+    """The first ``n_rows`` rows of a table as dicts of Python values (an empty field reads as NaN); one line when
+    the table holds fewer."""
+    path = Path(path)
+    rows = []
+    if n_rows > 0:
+        try:
+            with open(path, newline="") as handle:
+                reader = csv.reader(handle)
+                header = next(reader, None) or []
+                for fields in reader:
+                    if len(rows) == n_rows:
+                        break
+                    rows.append(dict(zip(header, map(_parse, fields), strict=False)))
+        except FileNotFoundError:
+            pass
+    if len(rows) < n_rows:
+        raise RnnlabError(f"{str(path)!r} holds {len(rows)} rows, its checkpoint needs {n_rows}; the run record is "
+                          "incomplete")
+    return rows
+
+
+def count_rows(path: Path) -> int:
+    """The complete rows (lines ending in a newline, after the header) of a table; 0 when it does not exist."""
+    try:
+        with open(path, "rb") as handle:
+            return max(sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")) - 1, 0)
+    except FileNotFoundError:
+        return 0
+
+
+def truncate_table(path: Path, n_rows: int) -> None:
+    """Keep the header and the first ``n_rows`` rows of a table (rewritten atomically, only when it holds more)."""
+    path = Path(path)
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    lines = data.splitlines(keepends=True)
+    if len(lines) <= n_rows + 1 and data.endswith(b"\n"):
+        return
+    atomic_write_bytes(path, b"".join(lines[:n_rows + 1]))
+
