@@ -360,3 +360,135 @@ def test_random_graphs_compile_and_record_every_node():
             assert set(gates) == set(cell.gate_names) and all(v.shape == (B, H) for v in gates.values())
             for a, b in zip(recorded, plain, strict=True):
                 assert a.shape == (B, H) and torch.equal(a, b)
+
+
+# ----------------------------------------------------------------------- the compiled step and the twins' paths
+@pytest.mark.parametrize("name", list(LIBRARY))
+def test_every_library_graph_is_recognised_by_its_canonical_form(name):
+    cell = GraphCell(N_IN, H, equations=LIBRARY[name])
+    assert cell.twin == name
+    assert (cell.torch_equivalent is not None) == (name in ("tanh", "lstm", "lstm_b"))
+
+
+def test_a_rewritten_lstm_is_the_lstm_and_other_graphs_are_no_twin():
+    rewritten = """
+    out = sigmoid(lin(h) + lin(x))      # o, written first and under other names
+    keep = sigmoid(lin(x) + lin(h))
+    write = sigmoid(lin(h) + lin(x))
+    new = tanh(lin(x) + lin(h))
+    c' = write * new + keep * c
+    h' = out * tanh(c')
+    """
+    cell = GraphCell(N_IN, H, equations=rewritten)
+    assert cell.twin == "lstm" and cell.torch_equivalent == "lstm"
+    assert GraphCell(N_IN, H, equations="h' = tanh(lin(x) * lin(h))").twin is None
+    # LSTM-b is not the LSTM: the bias offset is part of the graph
+    assert GraphCell(N_IN, H, equations=LIBRARY["lstm_b"]).twin == "lstm_b"
+
+
+@pytest.mark.parametrize("name", ["tanh", "lstm", "lstm_b"])
+def test_fused_twins_run_the_torch_module_bit_for_bit(name):
+    """A graph equal to a fused library cell runs nn.RNN / nn.LSTM: outputs and every gradient identical to the
+    hand-written cell's fused path with the same weights (float32, exact equality)."""
+    torch.manual_seed(6)
+    kw = dict(arch="rnn", n_in=N_IN, n_out=N_IN, hidden=H)
+    hand = build_model(cell=name, **kw)
+    graph_model = build_model(cell="graph", equations=LIBRARY[name], **kw)
+    assert hand.fused_levels() == graph_model.fused_levels() == [True]
+    copy_model(name, graph_model, hand)
+    x = torch.randn(T, B, N_IN)
+    logits_g, state_g = graph_model(x)
+    logits_h, state_h = hand(x)
+    assert torch.equal(logits_g, logits_h)
+    assert all(torch.equal(a, b) for a, b in zip(state_g[0], state_h[0], strict=True))
+    logits_g.sum().backward()
+    logits_h.sum().backward()
+    cell_g, cell_h = graph_model.levels[0].cells[0], hand.levels[0].cells[0]
+    for g, h, copied in pairs(name, cell_g, cell_h):
+        if copied:
+            assert torch.equal(g(True), h(True))
+    # the loop (recording, token ids) computes the same to rounding
+    logits_r, _, _ = graph_model(x, record=True)
+    torch.testing.assert_close(logits_r, logits_h, rtol=1e-5, atol=1e-6)
+
+
+def reference_step(cell: GraphCell, x_t, state):
+    """One step evaluated node by node from the parameters (independent of the compiled plan)."""
+    values = []
+    e = None
+    if cell.embed:
+        e = x_t @ cell.weight_embed.T if x_t is not None else torch.zeros_like(state[0])
+    for node in cell.graph.nodes:
+        if node.op == "x":
+            values.append(e)
+        elif node.op in ("h", "c"):
+            values.append(state[("h", "c").index(node.op)])
+        elif is_linear(node.op):
+            i = len(values)
+            w_name, b_name, rows = cell.linear_slots[i]
+            weight, bias = getattr(cell, w_name), getattr(cell, b_name)[rows]
+            arg = node.args[0]
+            if cell.graph.nodes[arg].op == "x" and not cell.embed:
+                v, out = None, bias if x_t is None else x_t @ weight[rows].T + bias
+            else:
+                v = values[arg]
+                out = bias if weight is None else v @ weight[rows].T + bias
+            shift = {"lin": 0.0, "lin[1]": 1.0, "lin[0.9]": 0.9, "lin[1.1]": 1.1}[node.op]
+            values.append(out + shift * v if shift else out)
+        elif node.op in ("+", "-", "*"):
+            a, b = (values[k] for k in node.args)
+            values.append(a + b if node.op == "+" else a - b if node.op == "-" else a * b)
+        else:
+            values.append({"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}[node.op](
+                values[node.args[0]]))
+    return tuple(values[o].expand_as(state[0]) for o in cell.graph.outputs)
+
+
+@pytest.mark.parametrize("with_input", [True, False], ids=["input", "no-input"])
+def test_compiled_step_equals_the_graph_evaluated_node_by_node(with_input):
+    """Random children of the search's seeds (and the odd graphs): outputs and all gradients of the compiled step
+    (fused sums, grouped activations, addcmul, folded biases; with and without a given h_proj) against the graph
+    evaluated one node at a time, in float64."""
+    import random
+
+    from rnnlab.cells.graph import library_graph
+    from rnnlab.search.mutate import mutate
+
+    rng = random.Random(11)
+    torch.manual_seed(11)
+    graphs = [mutate(library_graph(("gru", "lstm", "mut1", "minimalrnn")[k % 4]), rng)[0] for k in range(24)]
+    graphs += [parse_equations(text) for text in ODD.values()] + [parse_equations(t) for t in LIBRARY.values()]
+    n_in = N_IN if with_input else 0
+    for graph in graphs:
+        cell = GraphCell(n_in, H, equations=graph).double()
+        with torch.no_grad():
+            for p in cell.parameters():
+                p.uniform_(-0.8, 0.8)
+        x = torch.randn(T, B, N_IN, dtype=torch.float64) if with_input else None
+        state0 = tuple(torch.randn(B, H, dtype=torch.float64) for _ in cell.state_names)
+        probe = torch.randn(T, B, H, dtype=torch.float64)
+        grads = []
+        for mode in ("compiled", "h_proj", "reference"):
+            cell.zero_grad()
+            prepared = cell.prepare_input(cell.input_projection(x))
+            state, outs = state0, []
+            for t in range(T):
+                if mode == "reference":
+                    state = reference_step(cell, x[t] if with_input else None, state)
+                else:
+                    x_prep = prepared[t] if with_input else prepared
+                    weight, bias = cell.recurrent_weight()
+                    h_proj = torch.nn.functional.linear(state[0], weight, bias) if mode == "h_proj" else None
+                    state = cell.step(x_prep, state, h_proj)
+                outs.append(state[0])
+            out = torch.stack(outs)
+            ((out * probe).sum() + state[-1].sum()).backward()
+            grads.append((out.detach(), [p.grad.clone() if p.grad is not None else None for p in cell.parameters()]))
+        (ref, ref_grads) = grads[-1]
+        for got, got_grads in grads[:-1]:
+            torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-12, msg=graph.canonical())
+            for a, b in zip(got_grads, ref_grads, strict=True):
+                if b is None:
+                    assert a is None or not a.any()
+                else:
+                    torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12, msg=graph.canonical())

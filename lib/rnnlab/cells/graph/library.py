@@ -95,3 +95,21 @@ def library_graph(name: str):
     """The normalized graph of library cell ``name``."""
     check_choice("library cell", name, LIBRARY)
     return parse_equations(LIBRARY[name])
+
+
+_CANONICAL: dict[str, tuple[str, tuple]] = {}
+
+
+def library_twin(graph) -> str | None:
+    """The library cell ``graph`` (normalized) is, by canonical form, or None. LSTM-b is not the LSTM (its bias
+    offset is part of the graph); a rare tie in the canonical order that numbers equal graphs' nodes differently
+    counts as no twin."""
+    if not _CANONICAL:
+        for name in LIBRARY:
+            reference = library_graph(name)
+            _CANONICAL[name] = (reference.canonical(), tuple(reference.nodes))
+    text = graph.canonical()
+    for name, (canonical, nodes) in _CANONICAL.items():
+        if text == canonical:
+            return name if tuple(graph.nodes) == nodes else None
+    return None
