@@ -11,7 +11,7 @@ Inputs are ``sequence[:-1]`` and targets ``sequence[1:]``. Three regimes:
   tie-break, groups shuffled, as whole pieces below); the group is read side by side from the first step to the
   end of its longest piece in chunks of ``bptt``, ``reset`` True for every row in its first chunk. A batch is
   padded only by the length differences inside its group (JSB train, batch 16, bptt 100: 4 % of the steps are
-  padding instead of 42 %); it changes which pieces share a batch, hence a knob.
+  padding instead of 43 %); it changes which pieces share a batch, hence a knob.
 - Pieces with ``bptt=None``: whole pieces, padded to the longest in the batch, ``reset`` all True. With
   ``bucket=True`` pieces of similar length share a batch (sorted by length, random tie-break, then the batches
   are shuffled), which wastes less padding. The last batch may be narrower. ``batching`` does not apply.

@@ -41,6 +41,7 @@ class TrainConfig:
     epochs: int = 20  # maximum epochs
     batch_size: int = 16  # sequences (music, synthetic) or streams (text) per update
     bptt: int | None = 50  # truncated-BPTT chunk length, state carried across chunks (None: whole sequences)
+    batching: str = "chunks"  # with bptt: chunks (each row walks piece after piece) or bucketed (by piece length)
     optimizer: str = "adam"  # sgd, rmsprop, adam
     lr: float = 1e-3  # learning rate
     schedule: str = "none"  # none, pascanu (1/(1+(tau-tau0)/beta)), halving (Jozefowicz), plateau (Mikolov)
@@ -66,6 +67,7 @@ class TrainConfig:
         ``build_model`` enforces) and that no knob is set that the chosen schedule ignores.
         """
         from rnnlab.data import check_dataset_options
+        from rnnlab.data.batching import BATCHINGS
         from rnnlab.device import check_device_name
         from rnnlab.nets.knobs import model_config, model_knobs_for
 
@@ -75,6 +77,7 @@ class TrainConfig:
         model_config(**model_knobs_for(self))  # every model knob (rnnlab.nets.knobs.MODEL_KNOBS), as build_model
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("batching", self.batching, BATCHINGS)
         check_device_name(self.device)
         for name in ("epochs", "batch_size", "patience", "checkpoint_every"):
             check_positive(name, getattr(self, name))

@@ -260,7 +260,8 @@ class Trainer:
         state = None
         start = time.perf_counter()
         batches = iterate_batches(ds, "train", batch_size=config.batch_size, bptt=config.bptt, shuffle=True,
-                                  seed=config.seed * 100_003 + self.epoch, device=self.device)
+                                  seed=config.seed * 100_003 + self.epoch, device=self.device,
+                                  batching=config.batching)
         for index, batch in enumerate(batches):
             if config.max_updates_per_epoch is not None and index >= config.max_updates_per_epoch:
                 break
