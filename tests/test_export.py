@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import struct
 import subprocess
@@ -110,3 +111,65 @@ def test_workbook_publish_figures_runs_no_notebook(tmp_path, monkeypatch, capsys
     assert workbook.main(["--publish-figures"]) == 0
     assert (tmp_path / "figures" / "curves.html").read_bytes() == (tmp_path / "run" / "curves.html").read_bytes()
     assert "published 2 changed figure file(s)" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------- a sweep's figures: one plotly.js, PNGs later
+def test_figures_inside_a_sweep_folder_share_its_one_plotlyjs(tmp_path):
+    sweep = tmp_path / "store" / "s"
+    sweep.mkdir(parents=True)
+    (sweep / "spec.json").write_text("{}")  # what makes a folder a sweep's (campaigns.spec.SPEC_FILE)
+    pages = [export.save_figure(_figure(), "curves", folder=sweep / point / "figures", png=False)["html"]
+             for point in ("jsb/gru/lr=1e-3", "jsb/gru/lr=2e-3", "single")]
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob(export.PLOTLYJS)] == ["store/s/plotly.min.js"]
+    for page in pages:
+        assert sorted(p.name for p in page.parent.iterdir()) == ["curves.html"]
+        src = page.read_text().split('<script charset="utf-8" src="', 1)[1].split('"', 1)[0]
+        assert (page.parent / src).resolve() == (sweep / export.PLOTLYJS).resolve()
+    alone = export.save_figure(_figure(), "curves", folder=tmp_path / "store" / "run" / "figures", png=False)["html"]
+    assert (alone.parent / export.PLOTLYJS).is_file()  # outside a sweep: its own bundle, as before
+    assert export.shared_bundle_folder(tmp_path / "store" / "run" / "figures") == tmp_path / "store" / "run" / "figures"
+    too_deep = sweep / "a" / "b" / "c" / "d" / "e" / "figures"  # further below than a point's figures can lie
+    assert export.shared_bundle_folder(too_deep) == too_deep
+
+
+def test_a_figures_html_gives_back_its_figure():
+    fig = _figure().update_layout(title="</script> é \u2028 ünïcode")
+    back = export.figure_from_html(export.figure_html(fig, "same"))
+    assert json.loads(back.to_json()) == json.loads(go.Figure(fig).to_json())
+    with pytest.raises(ValueError, match="no rnnlab figure"):
+        export.figure_from_html("<html><body>Plotly.newPlot('x', [], {})</body></html>")
+
+
+def test_rendering_pngs_without_chromium_is_one_line_and_needs_none_when_all_are_current(tmp_path, monkeypatch):
+    from rnnlab.cli import main
+
+    export.save_figure(_figure(), "curves", folder=tmp_path / "run" / "figures", png=False)
+    (tmp_path / "run" / "figures" / "notes.html").write_text("<html>not a figure</html>")  # skipped in a folder
+    monkeypatch.setattr(export, "find_chromium", lambda: None)
+    with pytest.raises(export.RnnlabError, match=r"no Chromium found to render 1 PNG\(s\)"):
+        export.render_pngs([tmp_path / "run"])
+    with pytest.raises(export.RnnlabError, match="holds no figure written by rnnlab"):
+        export.render_pngs([tmp_path / "run" / "figures" / "notes.html"])
+    assert main(["figures", str(tmp_path / "nothing")]) == 2
+    assert main(["figures", str(tmp_path / "run"), "--scale", "nan"]) == 2
+    page = tmp_path / "run" / "figures" / "curves.html"
+    key = export.figure_key(export.figure_from_html(page.read_bytes()), 1000, 600, 2.0)
+    page.with_suffix(".png").write_bytes(export.with_png_key(_tiny_png(), key))  # this figure's, at this size
+    assert export.render_pngs([tmp_path]) == []  # nothing to render: no Chromium needed
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(export.find_chromium() is None, reason="no Chromium: kaleido cannot render PNGs here")
+def test_rnnlab_figures_renders_every_html_figure_of_a_sweep_once(tmp_path, capsys):
+    from rnnlab.cli import main
+
+    for point in ("a", "b"):
+        export.save_figure(_figure().update_layout(title=point), "curves", folder=tmp_path / point / "figures",
+                           png=False)
+    assert main(["figures", str(tmp_path), "--width", "300", "--height", "200", "--scale", "1"]) == 0
+    assert "rendered 2 PNG(s)" in capsys.readouterr().out
+    for point in ("a", "b"):
+        png = (tmp_path / point / "figures" / "curves.png").read_bytes()
+        figure = export.figure_from_html((tmp_path / point / "figures" / "curves.html").read_bytes())
+        assert export.png_key(png) == export.figure_key(figure, 300, 200, 1.0)  # --scale is a float
+    assert export.render_pngs([tmp_path], width=300, height=200, scale=1.0) == []  # current: kept

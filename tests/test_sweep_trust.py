@@ -242,7 +242,7 @@ sys.exit(cli.main(sys.argv[1:]))
 """
 ARGV = {"data": ["data", "list"], "archs": ["archs"], "train": ["train"], "sweep": ["sweep", "x.json"],
         "extend": ["extend", "x", "--epochs", "5"], "report": ["report"], "convention-gap": ["convention-gap"],
-        "cell-state": ["cell-state", "x"], "search": ["search"], "table1": ["table1"]}
+        "cell-state": ["cell-state", "x"], "search": ["search"], "table1": ["table1"], "figures": ["figures", "x"]}
 
 
 def _launch(argv: list[str], env: dict, tmp_path: Path) -> subprocess.Popen:

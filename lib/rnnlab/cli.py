@@ -1,6 +1,8 @@
 """The ``rnnlab`` command line: one subcommand per concern, each implemented beside its code.
 
-Each subcommand module exposes ``add_arguments(parser)`` and ``main(args) -> int``.
+Each subcommand module exposes ``add_arguments(parser)`` and ``main(args) -> int``. Only the module of the subcommand
+given is imported (``rnnlab train`` never imports pandas, plotly or the sweep machinery; ``rnnlab --help`` imports no
+subcommand at all): every other subcommand is listed with its help text from ``SUBCOMMANDS``.
 Bad input (an ``RnnlabError``) is printed as one line and exits with status 2. Ctrl-C, SIGTERM (``kill PID``, a
 batch system's time limit) and SIGHUP (a closed terminal; not under ``nohup``) end every subcommand the same way:
 ``KeyboardInterrupt`` where the command is, its own cleanup (a training run records itself interrupted, a pool stops
@@ -35,6 +37,7 @@ SUBCOMMANDS = {
     "search": ("rnnlab.search.cli", "architecture search over cells written as graphs (Jozefowicz et al. 2015)"),
     "table1": ("rnnlab.search.table1_cli",
                "Jozefowicz et al. 2015 Table 1 at the search's scale: ten cells on the same random settings"),
+    "figures": ("rnnlab.viz.figures_cli", "render PNGs of the HTML figures that runs and sweeps wrote, on demand"),
 }
 
 
@@ -45,7 +48,9 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``rnnlab`` parser. Each subcommand's module is imported and its arguments added only for ``command``
+    (``chosen_command`` of the command line); None loads every subcommand (a complete parser, e.g. for tests)."""
     parser = OneLineParser(
         prog="rnnlab",
         description="rnnlab: build, train and look inside deep and gated RNNs "
@@ -54,11 +59,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
+        if command is not None and name != command:
+            sub.add_parser(name, help=help_text)  # listed in --help; never parsed (another command was given)
+            continue
         module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
         module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser
+
+
+def chosen_command(argv: list[str]) -> str:
+    """The subcommand a command line names: its first word that is not an option (the top-level options take no
+    value), or "" when it names none (``rnnlab``, ``rnnlab --help``, or a word that is no subcommand, which the
+    parser then refuses in one line)."""
+    word = next((arg for arg in argv if not arg.startswith("-")), "")
+    return word if word in SUBCOMMANDS else ""
 
 
 def _raise_interrupt(signum, frame):
@@ -78,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     replaced = _interrupt_on_termination()
     args = argparse.Namespace(command=None)
     try:
-        parser = build_parser()
+        argv = sys.argv[1:] if argv is None else list(argv)
+        parser = build_parser(chosen_command(argv))
         args = parser.parse_args(argv)
         if not getattr(args, "command", None):
             parser.print_help()

@@ -35,7 +35,7 @@ from rnnlab.errors import RnnlabError, check_positive
 from rnnlab.files import disk_full, is_disk_full
 from rnnlab.train.config import EXTENSIBLE_KNOBS
 from rnnlab.train.lock import is_locked
-from rnnlab.train.notebook_run import execute_training_notebook, keep_executed_copy
+from rnnlab.train.notebook_run import close_warm_kernel, execute_training_notebook, keep_executed_copy
 from rnnlab.train.portable import resolve_init_from
 from rnnlab.train.runs import FINISHED, atomic_write_json, read_summary
 
@@ -47,6 +47,10 @@ KNOBS_FILE = "point-knobs.json"  # the knobs a point started with (check_store)
 # ------------------------------------------------------------------------------------------- one point (worker)
 def run_point(job: dict) -> dict:
     """Train one point by executing the training notebook with papermill; never raises.
+
+    The notebook runs in this process's warm kernel (``rnnlab.train.notebook_run.WarmKernel``: started by the first
+    point a worker runs, reset before each next one, replaced after a point that did not end cleanly), unless
+    ``job["warm"]`` is False (a fresh kernel, as every point had before).
 
     ``job``: ``name``, ``run_dir``, ``knobs`` (the full TrainConfig), ``smoke``, ``threads``. Returns a record:
     ``status`` (ok, diverged, interrupted, failed, locked), ``message``, ``summary`` (the run's summary or None),
@@ -80,7 +84,7 @@ def _execute(job: dict, run_dir: Path, start: float) -> dict:
     (run_dir / POINT_FILE).unlink(missing_ok=True)
     parameters = {**job["knobs"], "smoke": bool(job.get("smoke")), "resume": "auto"}
     try:
-        execute_training_notebook(parameters, run_dir, older_than=start)
+        execute_training_notebook(parameters, run_dir, older_than=start, warm=job.get("warm", True))
     except pm.PapermillExecutionError as err:
         if err.ename == "RunBusyError":  # another writer won the folder: its record is not ours to touch
             Path(err.scratch).unlink(missing_ok=True)
@@ -408,6 +412,9 @@ def run_sweep(spec: dict, root: str | Path | None = None, smoke: bool = False, e
         else:  # before the pool had started (a Ray cluster still connecting)
             print(f"[sweep] {said}", file=stream or sys.stdout, flush=True)
         raise
+    finally:
+        if engine == "inline":  # the points ran in this process: its warm kernel goes with the sweep
+            close_warm_kernel()
     for point in points:
         records.setdefault(point.name, _record("blocked", "its parent did not finish", None, time.time()))
     return table_rows(points, records)

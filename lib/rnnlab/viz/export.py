@@ -15,13 +15,22 @@ SHA-256 of the figure's JSON, the render size and the plotly/kaleido versions (`
 there carries the same key it is not rendered again (Chromium's PNG encoding is not guaranteed to be byte-stable),
 and ``publish_figures`` compares PNGs by that key, not by their bytes.
 
-HTML files load ``plotly.min.js`` from the same folder (written once per plotly version), so they work offline and
-stay small.
+HTML files load ``plotly.min.js`` (4.8 MB) by a relative path, so they work offline and stay small (~10 KB): from
+their own folder (written there once per plotly version), or, for a figure inside a sweep's folder of the run store
+(an ancestor at most ``SHARED_LEVELS`` up that holds the sweep's ``spec.json``), from that sweep folder, so the
+points of a sweep share one bundle instead of each carrying a copy. A run folder copied out of its sweep needs the
+bundle copied beside it (or ``rnnlab figures`` again: its PNGs need none).
+
+PNGs on demand. A PNG costs a Chromium start (seconds, ~13 s per figure on the 2-core machine), so a sweep point's
+figures are HTML only (``png=False``) and ``rnnlab figures PATH`` (``render_pngs``) renders them later, all in one
+Chromium: each ``NAME.html`` written here holds its figure (``figure_from_html`` reads it back), and gets a
+``NAME.png`` beside it unless a PNG of the same figure key is there already.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -32,10 +41,15 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
+from rnnlab.campaigns.spec import SPEC_FILE
+from rnnlab.errors import RnnlabError
 from rnnlab.files import atomic_write
 from rnnlab.paths import figures_dir, runs_dir
 
 _CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+PLOTLYJS = "plotly.min.js"
+SHARED_LEVELS = 5  # a sweep point's figures folder: <sweep>/<dataset>/<model>/<values>/figures
+_DIV_PREFIX = "rnnlab-"  # every HTML figure written here: <div id="rnnlab-NAME">
 PNG_KEY = b"rnnlab-figure"  # tEXt keyword of the figure key inside every PNG written here
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -66,8 +80,9 @@ def save_figure(fig: go.Figure, name: str, folder: str | Path | None = None, png
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
     html = folder / f"{name}.html"
-    _write_if_changed(html, figure_html(fig, name))
-    _write_plotlyjs(folder)
+    bundle = shared_bundle_folder(folder)
+    _write_plotlyjs(bundle)
+    _write_if_changed(html, figure_html(fig, name, Path(os.path.relpath(bundle / PLOTLYJS, folder)).as_posix()))
     written["html"] = html
     if png:
         chromium = find_chromium()
@@ -77,19 +92,93 @@ def save_figure(fig: go.Figure, name: str, folder: str | Path | None = None, png
         else:
             os.environ.setdefault("BROWSER_PATH", chromium)
             path = folder / f"{name}.png"
-            key = figure_key(fig, width, height, scale)
-            if not (path.is_file() and png_key(path.read_bytes()) == key):
-                image = fig.to_image(format="png", width=width, height=height, scale=scale)
-                _write_if_changed(path, with_png_key(image, key))
+            _write_png(fig, path, width, height, scale)
             written["png"] = path
     return written
 
 
-def figure_html(fig: go.Figure, name: str) -> bytes:
-    """The figure's HTML page, loading ``plotly.min.js`` from its folder; its div id comes from ``name``, so the
-    same figure always gives the same bytes."""
-    div_id = "rnnlab-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
-    return fig.to_html(include_plotlyjs="directory", full_html=True, div_id=div_id).encode("utf-8")
+def shared_bundle_folder(folder: Path) -> Path:
+    """Where the HTML figures of ``folder`` load ``plotly.min.js`` from: the sweep folder ``folder`` lies in (the
+    nearest ancestor at most ``SHARED_LEVELS`` up that holds a ``spec.json``), else ``folder`` itself."""
+    folder = Path(folder).absolute()
+    for ancestor in list(folder.parents)[:SHARED_LEVELS]:
+        if (ancestor / SPEC_FILE).is_file():
+            return ancestor
+    return folder
+
+
+def figure_html(fig: go.Figure, name: str, plotlyjs: str = PLOTLYJS) -> bytes:
+    """The figure's HTML page, loading ``plotly.min.js`` from ``plotlyjs`` (a path relative to the page); its div id
+    comes from ``name``, so the same figure always gives the same bytes."""
+    div_id = _DIV_PREFIX + re.sub(r"[^A-Za-z0-9_-]", "-", name)
+    include = "directory" if plotlyjs == PLOTLYJS else plotlyjs  # "directory": the bytes of earlier releases
+    return fig.to_html(include_plotlyjs=include, full_html=True, div_id=div_id).encode("utf-8")
+
+
+def figure_from_html(page: str | bytes) -> go.Figure:
+    """The figure an HTML page of ``figure_html`` draws (its ``Plotly.newPlot`` data and layout), for rendering it
+    again (``render_pngs``); a ``ValueError`` when the page holds no such figure."""
+    text = page.decode("utf-8") if isinstance(page, bytes) else page
+    match = re.search(r'Plotly\.newPlot\(\s*"' + _DIV_PREFIX + r'[A-Za-z0-9_-]*",\s*', text)
+    if match is None:
+        raise ValueError("no rnnlab figure in this page (Plotly.newPlot of an rnnlab-... div)")
+    decoder = json.JSONDecoder()
+    data, at = decoder.raw_decode(text, match.end())
+    comma = re.compile(r"\s*,\s*").match(text, at)
+    if comma is None:
+        raise ValueError("the page's figure has data but no layout")
+    layout, _ = decoder.raw_decode(text, comma.end())
+    return go.Figure(data=data, layout=layout)
+
+
+def render_pngs(paths, width: int = 1000, height: int = 600, scale: float = 2.0) -> list[Path]:
+    """Render ``NAME.png`` beside every HTML figure written here (``NAME.html`` holding an rnnlab figure) found at
+    ``paths`` (files, or folders searched recursively), in one Chromium; return the PNGs written. A PNG of the same
+    figure key (figure, size, versions) already there is kept. No Chromium is one ``RnnlabError`` line."""
+    pages = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise RnnlabError(f"{str(path)!r} does not exist; give run folders, sweep folders or HTML figures")
+        found = sorted(path.rglob("*.html")) if path.is_dir() else [path]
+        for page in found:
+            try:
+                pages.append((page, figure_from_html(page.read_bytes())))
+            except (ValueError, UnicodeDecodeError):
+                if not path.is_dir():  # named on its own: say so; met in a folder: not one of ours, skipped
+                    raise RnnlabError(f"{str(page)!r} holds no figure written by rnnlab") from None
+    todo = [(page.with_suffix(".png"), fig) for page, fig in pages
+            if not _png_is_current(page.with_suffix(".png"), figure_key(fig, width, height, scale))]
+    if not todo:
+        return []
+    chromium = find_chromium()
+    if chromium is None:
+        raise RnnlabError(f"no Chromium found to render {len(todo)} PNG(s): install Debian's 'chromium' (or set "
+                          "BROWSER_PATH to a Chrome or Chromium); the HTML figures need none")
+    os.environ.setdefault("BROWSER_PATH", chromium)
+    import kaleido
+
+    kaleido.start_sync_server(silence_warnings=True)  # one Chromium for every PNG
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "The kopts argument is ignored")  # plotly's, said once per figure
+            for path, fig in todo:
+                _write_png(fig, path, width, height, scale)
+    finally:
+        kaleido.stop_sync_server(silence_warnings=True)
+    return [path for path, _ in todo]
+
+
+def _png_is_current(path: Path, key: str) -> bool:
+    return path.is_file() and png_key(path.read_bytes()) == key
+
+
+def _write_png(fig: go.Figure, path: Path, width: int, height: int, scale: float) -> bool:
+    """Render ``fig`` into ``path`` with its figure key, unless the PNG there already carries that key."""
+    key = figure_key(fig, width, height, scale)
+    if _png_is_current(path, key):
+        return False
+    image = fig.to_image(format="png", width=width, height=height, scale=scale)
+    return _write_if_changed(path, with_png_key(image, key))
 
 
 def figure_key(fig: go.Figure, width: int, height: int, scale: float) -> str:
@@ -128,8 +217,6 @@ def publish_figures(source: str | Path | None = None, dest: str | Path | None = 
     source = Path(source) if source is not None else output_dir()
     dest = Path(dest) if dest is not None else figures_dir()
     if not source.is_dir():
-        from rnnlab.errors import RnnlabError
-
         raise RnnlabError(f"no figures to publish: {str(source)!r} does not exist (run the workbook first: make run)")
     dest.mkdir(parents=True, exist_ok=True)
     changed = []
@@ -161,7 +248,7 @@ def _write_if_changed(path: Path, content: bytes) -> bool:
 def _write_plotlyjs(folder: Path) -> None:
     from plotly.offline import get_plotlyjs
 
-    bundle = folder / "plotly.min.js"
+    bundle = folder / PLOTLYJS
     if not bundle.is_file() or bundle.stat().st_size != len(get_plotlyjs().encode("utf-8")):
         _write_if_changed(bundle, get_plotlyjs().encode("utf-8"))
 
