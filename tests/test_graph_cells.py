@@ -447,8 +447,8 @@ def reference_step(cell: GraphCell, x_t, state):
 @pytest.mark.parametrize("with_input", [True, False], ids=["input", "no-input"])
 def test_compiled_step_equals_the_graph_evaluated_node_by_node(with_input):
     """Random children of the search's seeds (and the odd graphs): outputs and all gradients of the compiled step
-    (fused sums, grouped activations, addcmul, folded biases; with and without a given h_proj) against the graph
-    evaluated one node at a time, in float64."""
+    and of its generated stepper (fused sums, grouped activations, addcmul, folded biases; with and without a given
+    h_proj) against the graph evaluated one node at a time, in float64; the stepper equals step exactly."""
     import random
 
     from rnnlab.cells.graph import library_graph
@@ -468,8 +468,9 @@ def test_compiled_step_equals_the_graph_evaluated_node_by_node(with_input):
         state0 = tuple(torch.randn(B, H, dtype=torch.float64) for _ in cell.state_names)
         probe = torch.randn(T, B, H, dtype=torch.float64)
         grads = []
-        for mode in ("compiled", "h_proj", "reference"):
+        for mode in ("compiled", "h_proj", "stepper", "stepper_h_proj", "reference"):
             cell.zero_grad()
+            step = cell.stepper() if mode.startswith("stepper") else cell.step
             prepared = cell.prepare_input(cell.input_projection(x))
             state, outs = state0, []
             for t in range(T):
@@ -478,13 +479,18 @@ def test_compiled_step_equals_the_graph_evaluated_node_by_node(with_input):
                 else:
                     x_prep = prepared[t] if with_input else prepared
                     weight, bias = cell.recurrent_weight()
-                    h_proj = torch.nn.functional.linear(state[0], weight, bias) if mode == "h_proj" else None
-                    state = cell.step(x_prep, state, h_proj)
+                    h_proj = torch.nn.functional.linear(state[0], weight, bias) if "h_proj" in mode else None
+                    state = step(x_prep, state, h_proj)
                 outs.append(state[0])
             out = torch.stack(outs)
             ((out * probe).sum() + state[-1].sum()).backward()
             grads.append((out.detach(), [p.grad.clone() if p.grad is not None else None for p in cell.parameters()]))
         (ref, ref_grads) = grads[-1]
+        # the stepper is step written out: the same operations, so the same floats
+        for (a, a_grads), (b, b_grads) in ((grads[0], grads[2]), (grads[1], grads[3])):
+            assert torch.equal(a, b), graph.canonical()
+            assert all((ga is None and gb is None) or torch.equal(ga, gb)
+                       for ga, gb in zip(a_grads, b_grads, strict=True))
         for got, got_grads in grads[:-1]:
             torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-12, msg=graph.canonical())
             for a, b in zip(got_grads, ref_grads, strict=True):

@@ -59,6 +59,7 @@ _BINARY_FN = {"+": torch.add, "*": torch.mul, "-": torch.sub}
 _LIN, _UNARY, _BIN = 0, 1, 2  # reference plan (x-only nodes, the record)
 _GEMM, _SLIN, _SUNARY, _SBIN, _ADDCMUL = range(5)  # step plan
 _VIEW, _GATHER, _BIAS_ONLY = range(3)  # where a GEMM's x-parts come from: a slice, blocks gathered, none
+_STEPPERS: dict[str, object] = {}  # generated stepper source -> its compiled ``make`` (shared by equal graphs)
 DEFAULT_EQUATIONS = LIBRARY["gru"].strip()  # a graph cell built without equations is the GRU
 # library cells whose hand-written twin trains through a fused torch.nn module: the twin's class
 FUSED_TWINS = {"tanh": TanhCell, "lstm": LSTMCell, "lstm_b": LSTMbCell}
@@ -360,6 +361,7 @@ class GraphCell(RecurrentCell):
             self._p_where.setdefault(node, (k, bias if bias is not None else fold.get(node)))
         self._record_plan = [self._instruction(i) for i, n in enumerate(nodes)
                              if n.op not in LEAVES and not x_only[i]]
+        self._stepper_source = self._write_stepper()
 
     def _bind_twin(self) -> None:
         """Recognise a library cell by its canonical form; take the fused path of a twin that is a torch.nn module."""
@@ -506,8 +508,8 @@ class GraphCell(RecurrentCell):
                 v = values[args]
                 if src is not None:
                     out = torch.addmm(blocks[src], v, getattr(self, weight).t())
-                else:
-                    out = F.linear(v, getattr(self, weight), getattr(self, bias))
+                else:  # F.linear(v, W, b) is addmm(b, v, W.t()); the stepper's transposes W once
+                    out = torch.addmm(getattr(self, bias), v, getattr(self, weight).t())
                 values[i] = torch.add(out, v, alpha=shift) if shift else out
         if gates is not None:
             self._record(x_prep.split(H, -1) if blocks is None else blocks, state, values, gates)
@@ -534,7 +536,7 @@ class GraphCell(RecurrentCell):
         if h_proj is not None:
             pre = (getattr(self, weight.replace("weight", "bias")) if x_part is None else x_part) + h_proj
         elif x_part is None:
-            pre = F.linear(s, getattr(self, weight), getattr(self, weight.replace("weight", "bias")))
+            pre = torch.addmm(getattr(self, weight.replace("weight", "bias")), s, getattr(self, weight).t())
         else:
             pre = torch.addmm(x_part, s, getattr(self, weight).t())
         if shift is not None:  # a·s for lin[a](s), exact in any dtype
@@ -542,6 +544,110 @@ class GraphCell(RecurrentCell):
             pre = torch.addcmul(pre.view(*pre.shape[:-1], shift.shape[0], self.hidden_size), s.unsqueeze(-2),
                                 shift).view(*pre.shape)
         return pre
+
+    def stepper(self):
+        """``step`` without recording (``RecurrentCell.stepper``): the plan written out as straight-line Python
+        (generated once per graph, module docstring), weights transposed once per forward pass; the same
+        operations in the same order as ``step``, so the same floats."""
+        source = self._stepper_source
+        make = _STEPPERS.get(source)
+        if make is None:
+            scope = {"torch": torch}
+            exec(compile(source, f"<graph stepper {self.graph.canonical()!r}>", "exec"), scope)  # noqa: S102
+            make = _STEPPERS[source] = scope["make"]
+        return make(self)
+
+    def _write_stepper(self) -> str:
+        """Python source of ``make(cell) -> step`` for this graph's plan (the straight-line form of ``step``)."""
+        H, x_only = self.hidden_size, self._x_only
+        ih, ic = self._leaves[1:]
+        setup, body = [], []
+        body.append("h = state[0]")
+        if ic is not None:
+            body.append("c = state[1]")
+        names = {ih: "h", ic: "c"} if ic is not None else {ih: "h"}
+
+        def v(i: int) -> str:
+            return names.get(i, f"v{i}")
+
+        if self._p_split:
+            body.append(f"b = x_prep.split({H}, -1)" if len(self._p_blocks) > 1 else "b = (x_prep,)")
+        for node, k in self._p_reads:
+            body.append(f"{v(node)} = b[{k}]")
+        fn_name = {torch.tanh: "torch.tanh", torch.sigmoid: "torch.sigmoid", torch.relu: "torch.relu",
+                   torch.add: "torch.add", torch.mul: "torch.mul", torch.sub: "torch.sub"}
+        for n, (kind, i, args, extra) in enumerate(self._step_plan):
+            if kind == _GEMM:
+                (mode, where), (weight, shift, parts) = args, extra
+                s = ("h", "c")[i]
+                bias = weight.replace("weight", "bias")
+                setup.append(f"w{n} = cell.{weight}.t()")
+                if mode == _VIEW:
+                    start, stop = where
+                    if start == 0 and stop == len(self._p_blocks) * H:
+                        x_part = "x_prep"
+                    elif self._p_split and stop - start == H:
+                        x_part = f"b[{start // H}]"
+                    else:
+                        x_part = f"x_prep[..., {start}:{stop}]"
+                elif mode == _GATHER:
+                    pieces = []
+                    for j, (src, b) in enumerate(where):
+                        if src is None:
+                            setup.append(f"g{n}_{j} = cell.{b[0]}[{b[1].start}:{b[1].stop}]")
+                        pieces.append(f"b[{src}]" if src is not None else f"g{n}_{j}")
+                    if any(src is None for src, _ in where):
+                        pieces = [f"{p}.expand_as({s})" for p in pieces]
+                    x_part = f"torch.cat(({', '.join(pieces)},), -1)"
+                else:
+                    setup.append(f"bias{n} = cell.{bias}")
+                    x_part = None
+                product = f"torch.addmm({x_part or f'bias{n}'}, {s}, w{n})"
+                if i == 0:
+                    body.append(f"pre = {product} if h_proj is None else {x_part or f'bias{n}'} + h_proj")
+                else:
+                    body.append(f"pre = {product}")
+                if shift is not None:
+                    setup.append(f"shift{n} = cell.{weight}.new_tensor({shift!r}).view({len(shift)}, 1)")
+                    body.append(f"pre = torch.addcmul(pre.view(*pre.shape[:-1], {len(shift)}, {H}), "
+                                f"{s}.unsqueeze(-2), shift{n}).view(*pre.shape)")
+                pieces = [f"p{n}_{j}" for j in range(len(parts))]
+                if len(parts) > 1:
+                    body.append(f"{', '.join(pieces)}, = pre.split({tuple(p[0] for p in parts)!r}, -1)")
+                else:
+                    body.append(f"{pieces[0]} = pre")
+                for piece, (_, fn, outs) in zip(pieces, parts, strict=True):
+                    if fn is not None:
+                        body.append(f"{piece} = {fn_name[fn]}({piece})")
+                    if len(outs) == 1:
+                        body.append(f"{v(outs[0])} = {piece}")
+                    else:
+                        body.append(f"{', '.join(v(o) for o in outs)}, = {piece}.split({H}, -1)")
+            elif kind == _SUNARY:
+                body.append(f"{v(i)} = {fn_name[extra]}({v(args[0])})")
+            elif kind == _SBIN:
+                body.append(f"{v(i)} = {fn_name[extra]}({v(args[0])}, {v(args[1])})")
+            elif kind == _ADDCMUL:
+                p, a, b = args
+                body.append(f"{v(i)} = torch.addcmul({v(p)}, {v(a)}, {v(b)}, value={extra})")
+            else:
+                weight, bias, src, shift = extra
+                setup.append(f"w{n} = cell.{weight}.t()")
+                if src is not None:
+                    body.append(f"{v(i)} = torch.addmm(b[{src}], {v(args)}, w{n})")
+                else:
+                    setup.append(f"bias{n} = cell.{bias}")
+                    body.append(f"{v(i)} = torch.addmm(bias{n}, {v(args)}, w{n})")
+                if shift:
+                    body.append(f"{v(i)} = torch.add({v(i)}, {v(args)}, alpha={shift!r})")
+        outs = [v(o) for o in self.graph.outputs]
+        if x_only[self.graph.outputs[-1]]:  # c' = a node of x alone, with no input (a vector): give it the batch
+            outs[-1] = f"({outs[-1]} if {outs[-1]}.shape == h.shape else {outs[-1]}.expand(h.shape))"
+        body.append(f"return ({', '.join(outs)},)")
+        lines = ["def make(cell):", *(f"    {line}" for line in setup),
+                 "    def step(x_prep, state, h_proj=None):", *(f"        {line}" for line in body),
+                 "    return step", ""]
+        return "\n".join(lines)
 
     def _record(self, blocks, state, values, gates) -> None:
         """Fill ``gates`` with every operation node: the ones a fused operation skipped are computed here."""
