@@ -84,6 +84,18 @@ def test_music_evaluation_equals_the_chunked_one(arch, cell, batch_size, bptt):
     assert_same(evaluate(model, ds, "test", config, CPU), evaluate_before(model, ds, "test", config, CPU))
 
 
+@pytest.mark.parametrize("steps", [1, 7, 29])
+def test_a_batch_longer_than_eval_steps_is_read_in_chunks_with_the_state_carried(monkeypatch, steps):
+    from rnnlab.train import trainer
+
+    monkeypatch.setattr(trainer, "EVAL_STEPS", steps)  # memory: 1000 steps at a time, here fewer
+    ds = _music(LENGTHS)
+    torch.manual_seed(2)
+    model = build_model(arch="dt-rnn", cell="lstm", n_in=88, n_out=88, hidden=10)
+    config = TrainConfig(batch_size=2, bptt=5, device="cpu")
+    assert_same(evaluate(model, ds, "test", config, CPU), evaluate_before(model, ds, "test", config, CPU))
+
+
 def test_synthetic_accuracy_equals_the_chunked_one_exactly():
     from rnnlab.data import load_dataset
 

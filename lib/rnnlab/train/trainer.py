@@ -66,6 +66,7 @@ def _reset_state(state, reset: torch.Tensor, batch_size: int):
 
 
 EVAL_PIECES = 32  # pieces per evaluation batch: whole pieces of similar length, padded to the longest
+EVAL_STEPS = 1000  # a longer evaluation batch is read in chunks of this many steps, the state carried (memory)
 
 
 @torch.no_grad()
@@ -73,19 +74,24 @@ def evaluate(model, dataset, split: str, config: TrainConfig, device) -> dict:
     """Mean loss (nats per token) and the dataset's metric over a whole split.
 
     Pieces (music, synthetic; text without ``bptt``: its lines) are read whole, sorted by length into padded
-    batches of up to ``EVAL_PIECES``, whatever the training batches were: the same numbers as walking them in
-    ``bptt`` chunks with the state carried (a carried state is the whole piece's state; only the float rounding of
-    the batched sums differs, ~1e-7 relative), with far fewer sequential steps. A text stream (``bptt`` set) is
+    batches of up to ``EVAL_PIECES``, whatever the training batches were (a batch longer than ``EVAL_STEPS`` in
+    chunks of that many steps, the state carried): the same numbers as walking them in ``bptt`` chunks at the
+    training batch size with the state carried (a carried state is the whole piece's state; only the float rounding
+    of the batched sums differs, ~1e-7 relative), with far fewer sequential steps. A text stream (``bptt`` set) is
     evaluated as it is trained, ``batch_size`` columns with the state carried from chunk to chunk."""
     model.eval()
     totals = MetricTotals(dataset.metric)
     pieces = PieceTotals() if dataset.metric == "nll" else None
-    stream = dataset.kind == "text" and config.bptt is not None
+    if dataset.kind == "text":  # a stream in columns (bptt), or whole lines
+        stream = config.bptt is not None
+        batches = iterate_batches(dataset, split, batch_size=config.batch_size if stream else EVAL_PIECES,
+                                  bptt=config.bptt, shuffle=False, seed=config.seed, device=device)
+    else:
+        batches = iterate_batches(dataset, split, batch_size=EVAL_PIECES, bptt=EVAL_STEPS, shuffle=False,
+                                  seed=config.seed, device=device, batching="bucketed")
     state = None
-    for batch in iterate_batches(dataset, split, batch_size=config.batch_size if stream else EVAL_PIECES,
-                                 bptt=config.bptt if stream else None, shuffle=False, bucket=True, seed=config.seed,
-                                 device=device):
-        state = _reset_state(state, batch.reset, batch.x.shape[1]) if stream else None
+    for batch in batches:
+        state = None if bool(batch.reset.all()) else _reset_state(state, batch.reset, batch.x.shape[1])
         logits, state = model(batch.x, state)
         losses = token_losses(logits, batch.y, dataset.loss)
         totals.add(losses, batch.mask, logits, batch.y, batch.score_mask)
