@@ -11,6 +11,10 @@
 * ``last.pt`` is never overwritten in place: the previous one is first renamed to ``previous.pt`` and the new one
   is written to a temporary file and renamed. A damaged ``last.pt`` (torn, truncated, random bytes, a payload)
   falls back to ``previous.pt``, losing at most one checkpoint interval, and the run's log says so.
+* A training checkpoint holds what a resume needs and nothing that grows with the run: the epoch and update counts
+  stand for the rows of ``metrics.csv`` and ``updates.csv`` (``rnnlab.train.record``). One whose rows the tables do
+  not hold counts as damaged. One written before issue 27 carries the rows (``history``, ``update_rows``) and still
+  resumes.
 """
 
 from __future__ import annotations
