@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import pytest
 
 from rnnlab.data import data_family
@@ -151,9 +150,9 @@ def test_dashboard_follows_its_dropdowns(store):
     assert summary.value.startswith("<b>4</b>")
     dataset.value = "bach-music21"
     assert summary.value.startswith("<b>2</b>")
-    assert {t.name for t in curves.data} == {t.name for t in compare_curves(filter_runs(load(store),
-                                                                                        dataset="bach-music21")).data}
-    ours = next(t for t in results.data if t.name == "ours (test)")
+    assert {t.name for t in curves.children[0].data} == {t.name for t in compare_curves(filter_runs(
+        load(store), dataset="bach-music21")).data}
+    ours = next(t for t in results.children[0].data if t.name == "ours (test)")
     assert sorted(ours.x) == [7.0, 7.2]
     assert "rnn/gru h32 bach-music21 #2" in table.value and "rnn/tanh h32 jsb" not in table.value
     dataset.value = "all"
@@ -202,19 +201,21 @@ def test_many_runs_are_drawn_a_page_at_a_time_and_the_title_says_which(tmp_path)
     assert fig.layout.title.text == "26 runs: runs 1–10 of 26 drawn (lowest best validation first; page 1 of 3)"
 
 
-def test_a_refreshed_figure_widget_drops_what_the_old_layout_set():
-    from rnnlab.viz.compare import message_figure
-    from rnnlab.viz.widgets import refresh, stale_layout_paths
+def test_each_redraw_is_a_new_figure_widget_made_from_the_whole_figure(store):
+    from rnnlab.viz.compare_widget import compare_dashboard
 
-    old = message_figure("no finished runs to tabulate").to_plotly_json()["layout"]
-    new = {"xaxis": {"title": {"text": "test nll"}}, "yaxis": {"autorange": "reversed"}, "height": 400}
-    assert sorted(stale_layout_paths(old, new)) == ["annotations", "xaxis.visible", "yaxis.visible"]
-    widget = go.FigureWidget(message_figure("no finished runs to tabulate"))
-    sent = []
-    widget._send_relayout_msg = lambda data, **_: sent.append(dict(data))  # what Plotly.js is told
-    refresh(widget, go.Figure(go.Scatter(x=[1], y=["run"]), layout=new))
-    assert {"annotations": None, "xaxis.visible": None, "yaxis.visible": None} in sent
-    assert not widget.layout.annotations and widget.layout.yaxis.visible is None
+    box = compare_dashboard(store, dataset="nothing-such")  # an unknown value is ignored: all runs
+    _, _, _, curves, results, _ = box.children
+    first = results.children[0]
+    assert [t.name for t in first.data][0] == "ours (test)" and not first.layout.annotations
+    dataset, cell = box.children[0].children[1], box.children[0].children[3]
+    dataset.value, cell.value = "jsb", "gru"  # no run matches
+    assert results.children[0].layout.annotations[0].text == "no finished runs to tabulate"
+    cell.value = "all"
+    fresh = results.children[0]
+    assert fresh is not first and not fresh.layout.annotations and fresh.layout.yaxis.visible is None
+    assert [t.name for t in fresh.data][0] == "ours (test)" and sorted(fresh.data[0].x) == [8.5, 8.9]
+    assert first.comm is None  # the FigureWidget it replaced is closed
 
 
 def test_dashboard_pages_through_many_runs(tmp_path):
@@ -229,10 +230,10 @@ def test_dashboard_pages_through_many_runs(tmp_path):
     draw, page, _ = paging.children
     assert [label for label, _ in page.options] == ["runs 1–10 of 23", "runs 11–20 of 23", "runs 21–23 of 23"]
     assert "runs 1–10 of 23 drawn" in summary.value and table.value.count("<tr>") == 10
-    assert len({t.legendgroup for t in curves.data}) == 10
+    assert len({t.legendgroup for t in curves.children[0].data}) == 10
     page.value = 2
     assert "runs 21–23 of 23 drawn" in summary.value and table.value.count("<tr>") == 3
-    assert sorted(next(t for t in results.data if t.name == "ours (test)").x) == [8.2, 8.21, 8.22]
-    assert curves.layout.title.text.startswith("Runs 21–23 of 23")
+    assert sorted(next(t for t in results.children[0].data if t.name == "ours (test)").x) == [8.2, 8.21, 8.22]
+    assert curves.children[0].layout.title.text.startswith("Runs 21–23 of 23")
     draw.value = "best of each model"
     assert page.value == 0 and len(page.options) == 1 and table.value.count("<tr>") == 1

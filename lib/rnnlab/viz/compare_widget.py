@@ -27,7 +27,6 @@ from rnnlab.viz.compare import (
     run_labels,
     with_data_column,
 )
-from rnnlab.viz.widgets import refresh
 
 _TABLE_COLUMNS = ["label", "data", "n_params", "status", "epochs_run", "metric", "best_valid", "test",
                   "paper", "paper_value", "comparable", "test_minus_paper"]
@@ -63,8 +62,8 @@ def compare_dashboard(root: str | Path | None = None, per_page: int = MAX_DRAWN,
                             layout=widgets.Layout(width="260px"))
     refresh_button = widgets.Button(description="reload store", icon="refresh")
     summary = widgets.HTML()
-    curves = go.FigureWidget(compare_curves(state["runs"].iloc[0:0]))
-    results = go.FigureWidget(results_figure(results_beside_papers(state["runs"].iloc[0:0])))
+    curves = widgets.VBox()  # each holds the FigureWidget of the latest redraw (``_show``)
+    results = widgets.VBox()
     table = widgets.HTML()  # the results as an HTML table (not an Output widget: nothing to capture headless)
     busy = {"paging": False}
 
@@ -81,11 +80,11 @@ def compare_dashboard(root: str | Path | None = None, per_page: int = MAX_DRAWN,
         summary.value = (f"<b>{len(selected)}</b> of {describe_store(state['runs'], root)}<br>"
                          f"<b>Drawn</b>: {line}." if len(selected) else
                          f"<b>0</b> of {describe_store(state['runs'], root)}")
-        refresh(curves, compare_curves(shown, labels=labels, max_runs=per_page,
+        _show(curves, compare_curves(shown, labels=labels, max_runs=per_page,
                                        title=line[0].upper() + line[1:] if len(selected) else None))
         rows = results_beside_papers(shown)
         rows["label"] = rows["run_dir"].map(labels)
-        refresh(results, results_figure(rows).update_layout(
+        _show(results, results_figure(rows).update_layout(
             title=dict(text="test metric: ours (filled) and the papers' (diamonds)", font=dict(size=14))))
         columns = rows[[c for c in _TABLE_COLUMNS if c in rows]]
         table.value = columns.to_html(index=False, float_format="{:.3f}".format, na_rep="") if len(rows) else \
@@ -119,3 +118,16 @@ def compare_dashboard(root: str | Path | None = None, per_page: int = MAX_DRAWN,
     repage()
     filters = widgets.HBox([*dropdowns.values()], layout=widgets.Layout(flex_flow="row wrap"))
     return widgets.VBox([filters, widgets.HBox([draw, page, refresh_button]), summary, curves, results, table])
+
+
+def _show(box: widgets.VBox, figure: go.Figure) -> None:
+    """Put a new FigureWidget of ``figure`` in ``box`` (and close the one it replaces).
+
+    A FigureWidget made from the whole figure draws exactly that figure. One updated in place does not: Plotly.js
+    merges a new layout into the one it shows (an old annotation or hidden axis stays), and a FigureWidget inside a
+    box syncs the state its view starts from only when it is made, so updates sent before the browser has drawn it
+    are lost."""
+    old = box.children
+    box.children = (go.FigureWidget(figure),)
+    for widget in old:
+        widget.close()

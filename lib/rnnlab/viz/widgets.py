@@ -40,29 +40,9 @@ def shown_label(selection: str | None, labels: Iterable[str]) -> str:
     return labels[0]
 
 
-def stale_layout_paths(old: dict, new: dict, prefix: str = "") -> list[str]:
-    """Dotted paths (``xaxis.visible``, ``annotations``) set in layout ``old`` and not in ``new`` (the template
-    aside). Plotly.js *merges* a layout sent to a FigureWidget into the one it shows, so each of these is reset
-    first, or the old figure's annotations, hidden axes and ranges would stay drawn over the new one."""
-    paths = []
-    for key, value in old.items():
-        path = f"{prefix}{key}"
-        if path == "template":
-            continue
-        if key not in new:
-            paths.append(path)
-        elif isinstance(value, dict) and isinstance(new[key], dict):
-            paths += stale_layout_paths(value, new[key], f"{path}.")
-    return paths
-
-
 def refresh(widget: go.FigureWidget, figure: go.Figure) -> None:
     """Make ``widget`` show ``figure`` in one batch update: traces updated in place when they line up with the old
-    ones (no flicker, small messages), replaced otherwise; the layout replaced, what the old one set and the new
-    one does not reset (``stale_layout_paths``)."""
-    stale = stale_layout_paths(widget.layout.to_plotly_json(), figure.layout.to_plotly_json())
-    if stale:
-        widget.plotly_relayout({path: None for path in stale})
+    ones (no flicker, small messages), replaced otherwise; the layout replaced."""
     with widget.batch_update():
         same = len(widget.data) == len(figure.data) and all(
             old.type == new.type for old, new in zip(widget.data, figure.data, strict=True))
