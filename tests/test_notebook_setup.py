@@ -239,3 +239,18 @@ def test_load_dataset_is_smaller_in_smoke_and_says_which_data(monkeypatch, capsy
     data = nb.load_dataset("memorize", smoke_sequences=5)
     assert len(data.splits["train"]) == 5
     assert capsys.readouterr().out == f"data: memorize -- {data.source}\n"
+
+
+def test_a_refreshed_figure_widget_holds_its_figure_in_the_state_a_new_view_draws_from():
+    """04's and 05's explorers draw before they are shown, inside a box: the browser's view is drawn from
+    ``_widget_data``/``_widget_layout``, which plotly fills only when the FigureWidget itself is displayed."""
+    import plotly.graph_objects as go
+
+    from rnnlab.viz.widgets import refresh
+
+    widget = go.FigureWidget()
+    refresh(widget, go.Figure(go.Scatter(x=[0, 1], y=[2, 3]), layout=dict(title="first")))
+    assert [t["y"] for t in widget._widget_data] == [[2, 3]] and widget._widget_layout["title"]["text"] == "first"
+    refresh(widget, go.Figure([go.Bar(y=[1]), go.Bar(y=[4])], layout=dict(title="second")))
+    assert [t["type"] for t in widget._widget_data] == ["bar", "bar"]
+    assert widget._widget_layout["title"]["text"] == "second"

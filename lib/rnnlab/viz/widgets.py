@@ -11,6 +11,7 @@ figures both use it): the selection when it is one of the models, else the first
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Iterable
 
@@ -56,6 +57,11 @@ def refresh(widget: go.FigureWidget, figure: go.Figure) -> None:
             widget.data = ()
             widget.add_traces(list(figure.data))
         widget.layout = figure.layout
+    # The state a view draws from when it is created. plotly syncs it only when the FigureWidget itself is displayed,
+    # not as a child of a box, and the update messages above are lost while the browser still loads plotly's widget
+    # code: an explorer drawn before it is shown stayed blank in JupyterLab until a control was touched.
+    widget._widget_data = copy.deepcopy(widget._data)
+    widget._widget_layout = copy.deepcopy(widget._layout_obj._props)
 
 
 class DynamicsExplorer:
