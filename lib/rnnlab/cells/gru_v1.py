@@ -51,3 +51,18 @@ class GRUv1Cell(RecurrentCell):
         if gates is not None:
             gates.update(r=r, z=z, n=n)
         return (n + z * (h - n),)
+
+    def stepper(self):  # step's operations, with U transposed once (RecurrentCell.stepper)
+        weight_t, bias = self.weight_hh.t(), self.bias_hh
+
+        def step(x_proj, state, h_proj=None):
+            (h,) = state
+            x_r, x_z, x_n = x_proj.chunk(3, -1)
+            # F.linear(h, U, b) is addmm(b, h, U.t())
+            h_r, h_z, h_n = (h_proj if h_proj is not None else torch.addmm(bias, h, weight_t)).chunk(3, -1)
+            r = torch.sigmoid(x_r + h_r)
+            z = torch.sigmoid(x_z + h_z)
+            n = torch.tanh(x_n + r * h_n)
+            return (n + z * (h - n),)
+
+        return step

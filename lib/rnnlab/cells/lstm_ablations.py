@@ -65,6 +65,20 @@ class AblatedLSTMCell(RecurrentCell):
             gates.update({name: gate for name, gate in (("i", i), ("f", f), ("g", g), ("o", o)) if gate is not None})
         return h, c
 
+    def stepper(self):  # step's operations, with U transposed once and no dict (RecurrentCell.stepper)
+        weight_t, blocks = self.weight_hh.t(), self.blocks
+        k_i, k_f, k_g, k_o = (blocks.index(name) if name in blocks else None for name in ALL_BLOCKS)
+
+        def step(x_proj, state, h_proj=None):
+            h, c = state
+            pre = (x_proj + h_proj if h_proj is not None else torch.addmm(x_proj, h, weight_t)).chunk(3, -1)
+            g = torch.tanh(pre[k_g])
+            kept = c if k_f is None else torch.sigmoid(pre[k_f]) * c
+            c = kept + (g if k_i is None else torch.sigmoid(pre[k_i]) * g)
+            return (torch.tanh(c) if k_o is None else torch.sigmoid(pre[k_o]) * torch.tanh(c)), c
+
+        return step
+
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, removed={self.removed}, forget_bias={self.forget_bias}"
 

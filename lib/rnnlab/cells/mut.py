@@ -90,6 +90,18 @@ class MUT1Cell(_EmbeddedInput, RecurrentCell):
             gates.update(z=z, r=r, n=n)
         return (h + z * (n - h),)
 
+    def stepper(self):  # step's operations, with the matrices transposed once (RecurrentCell.stepper)
+        weight_r_t, weight_t = self.weight_hh_r.t(), self.weight_hh.t()
+
+        def step(x_prep, state, h_proj=None):
+            (h,) = state
+            z, x_r, x_n = x_prep.chunk(3, -1)
+            r = torch.sigmoid(x_r + h_proj if h_proj is not None else torch.addmm(x_r, h, weight_r_t))
+            n = torch.tanh(torch.addmm(x_n, r * h, weight_t))
+            return (h + z * (n - h),)
+
+        return step
+
 
 class MUT2Cell(_EmbeddedInput, GRUCell):
     """MUT2: the GRU step (blocks z, r, n) whose reset gate reads the embedded input e itself, without a matrix."""
@@ -143,3 +155,16 @@ class MUT3Cell(RecurrentCell):
         if gates is not None:
             gates.update(z=z, r=r, n=n)
         return (h + z * (n - h),)
+
+    def stepper(self):  # step's operations, with the matrices transposed once (RecurrentCell.stepper)
+        weight_z_t, weight_r_t, weight_t = self.weight_hh_z.t(), self.weight_hh_r.t(), self.weight_hh.t()
+
+        def step(x_proj, state, h_proj=None):
+            (h,) = state
+            x_z, x_r, x_n = x_proj.chunk(3, -1)
+            z = torch.sigmoid(torch.addmm(x_z, torch.tanh(h), weight_z_t))
+            r = torch.sigmoid(x_r + h_proj if h_proj is not None else torch.addmm(x_r, h, weight_r_t))
+            n = torch.tanh(torch.addmm(x_n, r * h, weight_t))
+            return (h + z * (n - h),)
+
+        return step
