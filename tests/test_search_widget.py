@@ -71,7 +71,7 @@ def test_cell_names_are_checked_before_any_training():
 def test_the_editor_checks_and_draws_as_typed_and_keeps_the_last_valid_drawing():
     editor = CellEditor(LIBRARY["mgu"], name="mine", settings=1, profile="smoke")
     assert "✓ a valid cell: 12 operations" in editor.status.value
-    assert editor.drawing.layout.title.text == "mine as a graph"
+    assert editor.drawing.layout.title.text == "the cell in the box, as a graph"
     editor.text.value = LIBRARY["lstm"]
     assert "two states (h, c)" in editor.status.value
     drawn = [t for trace in editor.drawing.data for t in trace.text]

@@ -19,6 +19,7 @@ deterministic.
 from __future__ import annotations
 
 import html
+import json
 import os
 import tempfile
 import threading
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from rnnlab.cells.graph import parse_equations
 from rnnlab.cells.graph.draw import graph_figure
@@ -59,11 +61,25 @@ def line_html(text: str, ok: bool = True) -> str:
     return f"<span style='color:{color}'>{mark} {html.escape(str(text), quote=False)}</span>"
 
 
-def _replace(widget: go.FigureWidget, fresh: go.Figure) -> None:
-    with widget.batch_update():
-        widget.data = []
-        widget.add_traces(list(fresh.data))
-        widget.layout = fresh.layout
+class FigureSlot:
+    """An ``Output`` widget showing one plotly figure as a static plotly output; ``show`` swaps it for another.
+
+    Not a ``FigureWidget``: in JupyterLab 4.6 with plotly 7.1's anywidget, a ``FigureWidget`` changed in place
+    before its view was rendered showed nothing of the change, and views created while Run All was going drew empty
+    axes now and then (seen in this notebook and reproduced in a plain cell). An ``Output`` widget keeps the figure
+    in its own state, so the figure is drawn whenever its view appears, whichever thread set it."""
+
+    def __init__(self, figure: go.Figure | None = None):
+        self.box = widgets.Output()
+        self.figure = go.Figure()
+        if figure is not None:
+            self.show(figure)
+
+    def show(self, figure: go.Figure) -> None:
+        self.figure = figure
+        bundle = {"application/vnd.plotly.v1+json": json.loads(pio.to_json(figure, validate=False)),
+                  "text/plain": f"<figure: {figure.layout.title.text or 'untitled'}>"}
+        self.box.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
 
 
 def _one_line(err: BaseException) -> str:
@@ -121,7 +137,7 @@ class CellEditor:
                                      layout=widgets.Layout(width="95%", height="120px"), style=STYLE)
         self.status = widgets.HTML()
         self.canonical = widgets.HTML()
-        self.drawing = go.FigureWidget(go.Figure())
+        self._drawing = FigureSlot()
         self.name = widgets.Text(value=name, description="name", continuous_update=False, style=STYLE)
         self.settings = widgets.BoundedIntText(value=settings, min=1, max=100, description="settings", style=STYLE,
                                                layout=widgets.Layout(width="170px"))
@@ -129,17 +145,26 @@ class CellEditor:
                                      layout=widgets.Layout(width="200px"))
         self.progress = widgets.HTML()
         self.results = widgets.HTML()
-        self.bars = go.FigureWidget(go.Figure())
+        self._bars = FigureSlot()
         self.graph = None  # the last valid graph (the one drawn)
         self.table = None  # the last head-to-head (search.compare.summarize's table)
         self.background = Background()
         self.text.observe(self.check, names="value")
-        self.name.observe(self.check, names="value")
         self.button.on_click(lambda _: self.start())
         self.check()
-        self.widget = widgets.VBox([self.text, self.status, self.canonical, self.drawing,
+        self.widget = widgets.VBox([self.text, self.status, self.canonical, self._drawing.box,
                                     widgets.HBox([self.name, self.settings, self.button]), self.progress,
-                                    self.results, self.bars])
+                                    self.results, self._bars.box])
+
+    @property
+    def drawing(self) -> go.Figure:
+        """The drawing of the last valid cell."""
+        return self._drawing.figure
+
+    @property
+    def bars(self) -> go.Figure:
+        """The last head-to-head's best accuracies."""
+        return self._bars.figure
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -157,7 +182,7 @@ class CellEditor:
         self.status.value = line_html(line)
         self.canonical.value = ("<details><summary>canonical form (how the search stores and compares graphs)"
                                 f"</summary><pre>{html.escape(graph.canonical())}</pre></details>")
-        _replace(self.drawing, graph_figure(graph, title=f"{self.name.value.strip() or 'your cell'} as a graph"))
+        self._drawing.show(graph_figure(graph, title="the cell in the box, as a graph"))
         return line
 
     def start(self, wait: bool = False) -> None:
@@ -182,9 +207,9 @@ class CellEditor:
                 table = against_gru(name, text, settings, self.seed, self.profile, on_row=on_row)
                 self.table = table
                 self.results.value = table.drop(columns="equations").to_html(index=False, float_format="{:.3f}".format)
-                _replace(self.bars, accuracy_bars(table))
+                self._bars.show(accuracy_bars(table))
                 self.progress.value = line_html(f"{name} against the GRU: {runs} runs in {time.time() - began:.0f} s, "
-                                                f"{settings} random settings per cell and task")
+                                                f"{settings} random setting(s) per cell and task")
 
             self.background.start(job, lambda text: setattr(self.progress, "value", line_html(text, ok=False)))
         except RnnlabError as err:
@@ -198,7 +223,7 @@ class CellEditor:
 
 class SearchLauncher:
     """Run the search in the background and watch its top list; the state lives in ``folder`` (a fresh temporary
-    folder by default), one ``search-N/state.json`` per **new search**."""
+    folder by default), one ``search-N/state.json`` per **new search** (N: the first unused number)."""
 
     def __init__(self, folder: str | Path | None = None, steps: int = 6, minutes: float = 0.0, workers: int = 1,
                  config: SearchConfig | None = None, top: int = 8):
@@ -207,9 +232,9 @@ class SearchLauncher:
         self.path = self._fresh_path()
         self.steps = widgets.BoundedIntText(value=steps, min=1, max=1_000_000, description="steps", style=STYLE,
                                             layout=widgets.Layout(width="170px"))
-        self.minutes = widgets.BoundedFloatText(value=minutes, min=0, max=100_000, description="minutes (0: none)",
-                                                style={"description_width": "110px"},
-                                                layout=widgets.Layout(width="200px"))
+        self.minutes = widgets.BoundedFloatText(value=minutes, min=0, max=100_000, description="minutes",
+                                                tooltip="a time limit, checked between steps (0: none)", style=STYLE,
+                                                layout=widgets.Layout(width="170px"))
         self.workers = widgets.BoundedIntText(value=workers, min=1, max=max(1, os.cpu_count() or 1),
                                               description="workers", style=STYLE, layout=widgets.Layout(width="170px"))
         self.start_button = widgets.Button(description="start", icon="play", layout=widgets.Layout(width="90px"))
@@ -232,7 +257,10 @@ class SearchLauncher:
         display(self.widget)
 
     def _fresh_path(self) -> Path:
+        """``search-N/state.json`` for the first N whose folder does not exist yet (earlier searches stay)."""
         self.count += 1
+        while (self.folder / f"search-{self.count}").exists():
+            self.count += 1
         return self.folder / f"search-{self.count}" / "state.json"
 
     @property
@@ -348,14 +376,18 @@ class CandidatePicker:
         self.reload = widgets.Button(description="reload", icon="refresh", layout=widgets.Layout(width="90px"))
         self.line = widgets.HTML()
         self.card = widgets.HTML()
-        self.drawing = go.FigureWidget(go.Figure())
+        self._drawing = FigureSlot()
         self.chosen: dict | None = None
         self.source.observe(self.show, names="value")
         self.key.observe(self.show, names="value")
         self.reload.on_click(self.show)
         self.show()
         self.widget = widgets.VBox([widgets.HBox([self.source, self.key, self.reload]), self.line, self.card,
-                                    self.drawing])
+                                    self._drawing.box])
+
+    @property
+    def drawing(self) -> go.Figure:
+        return self._drawing.figure
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -378,9 +410,8 @@ class CandidatePicker:
             self.chosen = None
             self.line.value = line_html(_one_line(err), ok=False)
             self.card.value = ""
-            _replace(self.drawing, go.Figure(layout=dict(title="no candidate chosen", height=120,
-                                                         template="plotly_white", xaxis=dict(visible=False),
-                                                         yaxis=dict(visible=False))))
+            self._drawing.show(go.Figure(layout=dict(title="no candidate chosen", height=120, template="plotly_white",
+                                                     xaxis=dict(visible=False), yaxis=dict(visible=False))))
             return str(err)
         self.chosen = chosen
         fitness = state.fitness(chosen)
@@ -396,6 +427,6 @@ class CandidatePicker:
             f"<div style='display:flex;gap:24px;flex-wrap:wrap'><div><b>equations</b><pre>"
             f"{html.escape(chosen['equations'])}</pre></div><div><b>against its parent</b><pre>{html.escape(diff)}"
             f"</pre></div></div>{settings.to_html(float_format='{:.3f}'.format)}")
-        _replace(self.drawing, graph_figure(parse_equations(chosen["equations"]),
-                                            title=f"candidate {label(chosen)} ({self.source.value})"))
+        self._drawing.show(graph_figure(parse_equations(chosen["equations"]),
+                                        title=f"candidate {label(chosen)} ({self.source.value})"))
         return text
