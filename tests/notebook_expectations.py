@@ -266,6 +266,7 @@ EXPECTATIONS: dict[str, dict[str, list]] = {
         "c18": [Text(r"pm\.execute_notebook\('03_train\.ipynb', 'winner-03\.ipynb', parameters=\{'dataset': "
                      r"'arithmetic'"),
                 Text(r"papermill notebooks/03_train\.ipynb winner-03\.ipynb -p cell graph -p equations \""),
+                Text(r"model, config = load_trained_model\('runs/winner', dataset=ds\)"),
                 Table(rows=(1, 12), columns=["mean", "std"], values={"mean": (-1, 1), "std": (0, 10)})],
     },
 }

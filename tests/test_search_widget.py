@@ -151,3 +151,26 @@ def test_headless_is_true_without_a_jupyter_server(monkeypatch):
     assert headless()
     monkeypatch.setenv("JPY_SESSION_NAME", str(Path("13_architecture_search.ipynb")))
     assert not headless()
+
+
+@pytest.mark.slow
+def test_the_recipe_13_prints_for_the_winner_loads_a_graph_cell_run_into_04s_explorer(tmp_path):
+    """Notebook 13's last cell prints how to look inside the winner after 03 trained it: these exact calls."""
+    from rnnlab.data import load_dataset
+    from rnnlab.nets.states import record_states
+    from rnnlab.search.evaluate import TASK_KNOBS
+    from rnnlab.train import TrainConfig, smoke_overrides
+    from rnnlab.train.trained import load_trained_model
+    from rnnlab.train.trainer import Trainer
+    from rnnlab.viz.widgets import DynamicsExplorer
+
+    winner = find_candidate(SearchState.load(COMMITTED), -1)["equations"]
+    config = smoke_overrides(TrainConfig(dataset="arithmetic", task_knobs=TASK_KNOBS["arithmetic"], cell="graph",
+                                         equations=winner, arch="rnn", hidden=16, optimizer="sgd", lr=1.0,
+                                         bptt=None, epochs=1))
+    Trainer(config, run_dir=tmp_path / "winner", progress=False).fit()
+    ds = load_dataset("arithmetic", **TASK_KNOBS["arithmetic"])
+    model, loaded = load_trained_model(tmp_path / "winner", dataset=ds)
+    states = record_states(model, ds.splits["valid"][0])
+    assert loaded.equations == winner and states.gate_names(states.top)
+    DynamicsExplorer({"winner": states})
