@@ -19,11 +19,13 @@ equations: Chung's GRU 46; bare: the hand-written GRU). All on JSB.
 
 Fixed cost of a point: ``rnnlab train`` from the command line for a run of one update (process start to exit, minus
 the run's own training seconds), and the same tiny point run by ``rnnlab sweep --engine local --workers 1`` (the
-notebook path a campaign takes).
+notebook path a campaign takes); wall seconds (``*_s``) and the CPU seconds of the processes (``*_cpu_s``, what
+a loaded machine does not inflate); ``import_cli_cpu_s``: ``python -c "import rnnlab.cli"``.
 
     RNNLAB_DATA=/path/to/data .venv/bin/python bench/trainer.py --quick     # a couple of minutes
     RNNLAB_DATA=/path/to/data .venv/bin/python bench/trainer.py             # full JSB splits, 3 epochs, 3 repeats
     .venv/bin/python bench/trainer.py --recipes pascanu-rnn,chung-gru --no-fixed
+    git worktree add /tmp/before 5d284b8 && .venv/bin/python bench/trainer.py --quick --lib /tmp/before/lib
 
 ``--clock cpu`` (default) times each side with the process's CPU time, which on one thread is immune to other jobs
 sharing the cores; ``--clock wall`` counts waiting (disk syncs) too. Measured figures: docs/speed.md.
@@ -36,6 +38,7 @@ import copy
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -46,7 +49,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-ROOT = Path(__file__).resolve().parents[1]
+CHECKOUT = Path(__file__).resolve().parents[1]
 
 PASCANU = dict(dataset="jsb", batch_size=1, bptt=50, cell="tanh", nonlinearity="sigmoid", clip=1.0, lr=1.0,
                optimizer="sgd", schedule="pascanu", decay_start_patience=2, init="pascanu", weight_noise=0.075,
@@ -248,47 +251,62 @@ def measure(name: str, ds, epochs: int, repeats: int, clock: str) -> dict:
             "trainer_s": times["trainer"], "bare_s": times["bare"]}
 
 
-def _rnnlab(*args, cwd: Path, env: dict) -> float:
-    start = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _rnnlab(*args, cwd: Path, env: dict) -> tuple[float, float]:
+    """Run ``rnnlab ARGS``; (wall seconds, CPU seconds of the process and the children it waited for)."""
+    start, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run([sys.executable, "-m", "rnnlab.cli", *args], cwd=cwd, env=env, capture_output=True,
                           text=True)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _children_cpu() - cpu
     if done.returncode != 0:
-        raise SystemExit(f"rnnlab {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[-400:]}")
-    return seconds
+        raise RuntimeError(f"rnnlab {args[0]} failed ({done.returncode}): {done.stderr.strip().splitlines()[-1][:300]}")
+    return seconds, cpu
 
 
 TINY = {"dataset": "jsb", "arch": "rnn", "cell": "gru", "hidden": 8, "epochs": 1, "max_updates_per_epoch": 1,
         "max_eval_sequences": 2, "batch_size": 4, "bptt": 20, "optimizer": "rmsprop", "lr": 0.001}
 
 
-def fixed_costs() -> dict:
-    """Seconds a point costs besides its training: the CLI run and the sweep (notebook) point of a tiny config."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(
-        [str(Path(__import__("rnnlab").__file__).parents[1])] + os.environ.get("PYTHONPATH", "").split(os.pathsep))}
+def fixed_costs(lib: Path) -> dict:
+    """Seconds a point costs besides its training: the CLI run and the sweep (notebook) point of a tiny config,
+    with ``lib``'s rnnlab (the sweep reads the notebook of ``lib``'s checkout)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(lib)] + os.environ.get("PYTHONPATH", "").split(os.pathsep))}
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         args = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
-        seconds = _rnnlab("train", *args, "--quiet", f"--run-dir={tmp / 'cli'}", cwd=tmp, env=env)
+        seconds, cpu = _rnnlab("train", *args, "--quiet", f"--run-dir={tmp / 'cli'}", cwd=tmp, env=env)
         trained = json.loads((tmp / "cli" / "summary.json").read_text())["train_seconds"]
-        out["cli_s"], out["cli_fixed_s"] = seconds, seconds - trained
-        out["import_cli_s"] = _python("import rnnlab.cli", env)
-        spec = tmp / "tiny.json"
-        spec.write_text(json.dumps({"name": "tiny", "base": {k: v for k, v in TINY.items() if k != "dataset"},
-                                    "datasets": {"jsb": {}}, "models": {"gru": {}}}))
-        seconds = _rnnlab("sweep", str(spec), "--engine", "local", "--workers", "1", "--root", str(tmp / "store"),
-                          cwd=ROOT, env=env)
-        summaries = list((tmp / "store").rglob("summary.json"))
-        trained = sum(json.loads(p.read_text())["train_seconds"] for p in summaries)
-        out["sweep_point_s"], out["sweep_fixed_s"] = seconds, seconds - trained
+        out["cli_fixed_s"], out["cli_fixed_cpu_s"] = seconds - trained, cpu - trained
+        out["import_cli_cpu_s"] = _python("import rnnlab.cli", env)
+        try:
+            out.update(_sweep_point(tmp, env, lib))
+        except RuntimeError as err:  # the CLI's number still stands; say why the sweep's is missing
+            print(f"sweep point: {err}", flush=True)
     return out
 
 
+def _sweep_point(tmp: Path, env: dict, lib: Path) -> dict:
+    """The tiny config as a one-point sweep through the training notebook (papermill), wall seconds."""
+    spec = tmp / "tiny.json"
+    spec.write_text(json.dumps({"name": "tiny", "base": {k: v for k, v in TINY.items() if k != "dataset"},
+                                "datasets": {"jsb": {}}, "models": {"gru": {}}}))
+    seconds, cpu = _rnnlab("sweep", str(spec), "--engine", "local", "--workers", "1", "--root", str(tmp / "store"),
+                           cwd=lib.parent, env=env)
+    trained = sum(json.loads(p.read_text())["train_seconds"] for p in (tmp / "store").rglob("summary.json"))
+    return {"sweep_fixed_s": seconds - trained, "sweep_fixed_cpu_s": cpu - trained}
+
+
 def _python(code: str, env: dict) -> float:
-    start = time.perf_counter()
+    """CPU seconds of ``python -c CODE``."""
+    cpu = _children_cpu()
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
-    return time.perf_counter() - start
+    return _children_cpu() - cpu
 
 
 def main(argv=None) -> int:
@@ -303,7 +321,13 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-fixed", action="store_true", help="skip the CLI and sweep-point fixed costs")
     parser.add_argument("--json", help="also write the rows to this file")
+    parser.add_argument("--lib", default=str(CHECKOUT / "lib"), help="the rnnlab to measure: the lib folder of a "
+                        "checkout (default: this one's; another commit's for a before/after: git worktree add)")
     args = parser.parse_args(argv)
+    lib = Path(args.lib).resolve()
+    if not (lib / "rnnlab" / "__init__.py").is_file():
+        parser.error(f"--lib {args.lib!r} holds no rnnlab package (expected {lib / 'rnnlab' / '__init__.py'})")
+    sys.path.insert(0, str(lib))
     names = [n.strip() for n in args.recipes.split(",") if n.strip()]
     unknown = [n for n in names if n not in RECIPES]
     if unknown:
@@ -318,6 +342,11 @@ def main(argv=None) -> int:
     print(f"rnnlab from {Path(where).parent}; torch {torch.__version__}, {args.threads} thread(s), clock {args.clock}; "
           f"JSB x{fraction}, {epochs} epochs, fastest of {repeats}", flush=True)
     ds = subset(load_dataset("jsb"), fraction)
+    warm = subset(ds, 0.05)
+    for name in names:  # imports and first-call costs (torch.optim imports torch._dynamo) land outside the timing
+        with tempfile.TemporaryDirectory() as tmp:
+            trainer_fit({**RECIPES[name][0], "max_updates_per_epoch": 2}, warm, 1, Path(tmp))
+            bare_fit(RECIPES[name][0], RECIPES[name][1], warm, 1, Path(tmp))
     rows = []
     print(f"{'recipe':12s} {'frames':>8s} {'trainer f/s':>12s} {'bare f/s':>10s} {'ratio':>6s}", flush=True)
     for name in names:
@@ -328,7 +357,7 @@ def main(argv=None) -> int:
     if len(rows) > 1:
         print(f"{'geomean':12s} {'':8s} {'':12s} {'':10s} "
               f"{statistics.geometric_mean(r['ratio'] for r in rows):6.2f}")
-    fixed = {} if args.no_fixed else fixed_costs()
+    fixed = {} if args.no_fixed else fixed_costs(lib)
     for key, value in fixed.items():
         print(f"{key:16s} {value:6.1f} s")
     if args.json:
