@@ -18,8 +18,8 @@ and ``publish_figures`` compares PNGs by that key, not by their bytes.
 HTML files load ``plotly.min.js`` (4.8 MB) by a relative path, so they work offline and stay small (~10 KB): from
 their own folder (written there once per plotly version), or, for a figure inside a sweep's folder of the run store
 (an ancestor at most ``SHARED_LEVELS`` up that holds the sweep's ``spec.json``), from that sweep folder, so the
-points of a sweep share one bundle instead of each carrying a copy. A run folder copied out of its sweep needs the
-bundle copied beside it (or ``rnnlab figures`` again: its PNGs need none).
+points of a sweep share one bundle instead of each carrying a copy (a run folder copied out of its sweep draws its
+HTML only with that bundle at the same relative place; its PNGs need none).
 
 PNGs on demand. A PNG costs a Chromium start (seconds, ~13 s per figure on the 2-core machine), so a sweep point's
 figures are HTML only (``png=False``) and ``rnnlab figures PATH`` (``render_pngs``) renders them later, all in one
