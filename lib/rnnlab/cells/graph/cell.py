@@ -30,10 +30,10 @@ Compilation (how a step runs; docs/search.md "Compiling a graph into a cell" has
   that sum is one ``addmm``. The prepared input holds, in this order: the x-parts of the lin(h) block, of the
   lin(c) block, one block per inner Linear map summed with an x-only node, the x-only nodes the step reads, and
   (for recording only) the x-only nodes found nowhere else.
-* Per step: all Linear maps of h are ONE ``addmm`` (that returns the sums with their x-parts), all of c one more;
-  runs of adjacent blocks that feed the same activation are activated by one call (the LSTM's o, f, i: one
-  sigmoid); a Linear map of an inner node is one ``addmm`` (or ``F.linear``); ``p + q * r`` and ``p - q * r`` are
-  one ``addcmul`` when q * r is read nowhere else; every other node is one operation.
+* Per step: all Linear maps of h are ONE ``addmm`` (that returns the sums with their x-parts), all of c one more,
+  split into one activation call per block (one call over adjacent blocks leaves strided gate views and measured
+  slower); a Linear map of an inner node is one ``addmm``; ``p + q * r`` and ``p - q * r`` are one ``addcmul`` when
+  q * r is read nowhere else; every other node is one operation.
 * ``gates`` receives every operation node's value, keyed by its label (the name it was given in the equations) or
   ``n{i}`` (its index in the canonical order): ``cell.gate_names`` lists them, so ``04``/``05`` can show any node;
   ``cell.candidate_names`` lists those that are not sigmoid nodes (not [0,1] gates: tanh, relu, linear, +, *, −).
@@ -272,7 +272,8 @@ class GraphCell(RecurrentCell):
                     targets.append(pair[0])
                     skipped.add(lin)
             biases = tuple(bias_of(lin) if src is None else None for lin, src in zip(group, sources, strict=True))
-            # runs of adjacent row blocks whose only reader is the same activation: one call each
+            # each row block, its activation applied when that is its only reader (one call per block: activating
+            # adjacent blocks in one call and splitting the result leaves strided gate views, measured slower)
             parts: list[tuple] = []
             for target in targets:
                 reader = users[target][0] if readers[target] == 1 else None
@@ -281,7 +282,7 @@ class GraphCell(RecurrentCell):
                 computed.add(out)
                 if out != target:
                     skipped.add(target)
-                if parts and parts[-1][0] == act:
+                if parts and parts[-1][0] is None and act is None:
                     parts[-1][1].append(out)
                 else:
                     parts.append((act, [out]))
