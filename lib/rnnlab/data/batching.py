@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from rnnlab.device import resolve_device
+from rnnlab.data.registry import KIND_SPECS
 from rnnlab.errors import RnnlabError, check_choice, check_positive
 
 BATCHINGS = ("chunks", "bucketed")  # how pieces share a training batch with bptt (module docstring)
@@ -77,7 +78,7 @@ def iterate_batches(ds, split: str, batch_size: int = 16, bptt: int | None = 50,
     sequences = ds.splits[split]
     scores = ds.score_masks[split] if ds.score_masks is not None else None
     rng = np.random.default_rng(seed)
-    if ds.kind == "text" and bptt is not None:
+    if KIND_SPECS[ds.kind].stream and bptt is not None:
         batches = _stream_batches(sequences, batch_size, bptt)
     elif bptt is not None and batching == "bucketed":
         batches = (batch for group in _groups(sequences, batch_size, shuffle, True, rng)

@@ -30,18 +30,20 @@ from rnnlab.errors import check_choice
 @dataclass(frozen=True)
 class Kind:
     """What the datasets of one kind share: ``loss`` (bernoulli over 0/1 frames, categorical over tokens),
-    ``token_input`` (the inputs are token ids, so a model indexes its input matrix) and ``loader`` (the module of
+    ``token_input`` (the inputs are token ids, so a model indexes its input matrix), ``loader`` (the module of
     :mod:`rnnlab.data` that loads a set of this kind unless its registry line names another; see
-    :mod:`rnnlab.data.loaders`)."""
+    :mod:`rnnlab.data.loaders`) and ``stream`` (with ``bptt`` a split is one token stream cut into columns, trained
+    and evaluated with the state carried across its sentences: Mikolov, Zaremba; otherwise pieces)."""
 
     loss: str
     token_input: bool
     loader: str
+    stream: bool = False
 
 
 KIND_SPECS: dict[str, Kind] = {
     "music": Kind("bernoulli", token_input=False, loader="music"),
-    "text": Kind("categorical", token_input=True, loader="ptb"),
+    "text": Kind("categorical", token_input=True, loader="ptb", stream=True),
     "synthetic": Kind("categorical", token_input=True, loader="synthetic"),
 }
 KINDS = tuple(KIND_SPECS)  # ("music", "text", "synthetic")

@@ -19,6 +19,7 @@ import torch
 
 from rnnlab.data import load_dataset
 from rnnlab.data.batching import iterate_batches
+from rnnlab.data.registry import KIND_SPECS
 from rnnlab.device import resolve_device
 from rnnlab.errors import RnnlabError
 from rnnlab.nets import ARCHS, build_model, count_params
@@ -82,7 +83,7 @@ def evaluate(model, dataset, split: str, config: TrainConfig, device) -> dict:
     model.eval()
     totals = MetricTotals(dataset.metric)
     pieces = PieceTotals() if dataset.metric == "nll" else None
-    if dataset.kind == "text":  # a stream in columns (bptt), or whole lines
+    if KIND_SPECS[dataset.kind].stream:  # a stream in columns (bptt), or whole lines
         stream = config.bptt is not None
         batches = iterate_batches(dataset, split, batch_size=config.batch_size if stream else EVAL_PIECES,
                                   bptt=config.bptt, shuffle=False, seed=config.seed, device=device)
