@@ -110,3 +110,24 @@ def test_a_warm_kernel_is_kept_only_while_folder_kernel_and_environment_stay_the
     assert notebook_run.warm_kernel(tmp_path / "other", "python3") is not third
     notebook_run.close_warm_kernel()
     assert notebook_run._WARM is None
+
+
+def test_a_warm_kernel_that_dies_while_starting_is_started_again_and_the_last_failure_is_raised(monkeypatch):
+    """Two workers starting kernels at once can pick the same TCP port: the kernel that loses dies while starting
+    (nbclient raises RuntimeError); start_warm_kernel tries again, up to KERNEL_STARTS times, then raises."""
+    tries = []
+
+    class Dying:
+        def __init__(self, cwd, kernel_name, fail=2):
+            tries.append(kernel_name)
+            if len(tries) <= fail:
+                raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(notebook_run, "WarmKernel", Dying)
+    kernel = notebook_run.start_warm_kernel("here", "python3")
+    assert isinstance(kernel, Dying) and len(tries) == 3
+    tries.clear()
+    monkeypatch.setattr(notebook_run, "WarmKernel", lambda cwd, name: Dying(cwd, name, fail=99))
+    with pytest.raises(RuntimeError, match="died before replying"):
+        notebook_run.start_warm_kernel("here", "python3", tries=4)
+    assert len(tries) == 4

@@ -187,10 +187,27 @@ def warm_kernel(cwd: Path, kernel_name: str) -> WarmKernel:
         close_warm_kernel()
     if _WARM is None:
         _register_warm_engine()
-        _WARM = WarmKernel(cwd, kernel_name)
+        _WARM = start_warm_kernel(cwd, kernel_name)
         atexit.unregister(close_warm_kernel)
         atexit.register(close_warm_kernel)
     return _WARM
+
+
+KERNEL_STARTS = 3  # tries to start a warm kernel (see start_warm_kernel)
+
+
+def start_warm_kernel(cwd: Path, kernel_name: str, tries: int = KERNEL_STARTS) -> WarmKernel:
+    """A new ``WarmKernel``, tried again when the kernel dies while starting. jupyter_client picks a kernel's TCP
+    ports by binding and releasing them, so two pool workers starting kernels at once can pick the same port and
+    one kernel dies with 'Address already in use' (seen: a sweep point recorded as failed for it); the next try
+    picks new ports."""
+    for attempt in range(1, tries + 1):
+        try:
+            return WarmKernel(cwd, kernel_name)
+        except RuntimeError:  # nbclient: "Kernel died before replying to kernel_info" (DeadKernelError too)
+            if attempt == tries:
+                raise
+    raise AssertionError("unreachable")
 
 
 def close_warm_kernel() -> None:
