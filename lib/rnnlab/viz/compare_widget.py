@@ -127,6 +127,8 @@ def _show(box: widgets.VBox, figure: go.Figure) -> None:
     merges a new layout into the one it shows (an old annotation or hidden axis stays), and a FigureWidget inside a
     box syncs the state its view starts from only when it is made, so updates sent before the browser has drawn it
     are lost."""
+    figure = go.Figure(figure)
+    figure.layout.template = go.layout.Template(layout=figure.layout.template.layout)  # no per-trace defaults
     old = box.children
     box.children = (go.FigureWidget(figure),)
     for widget in old:
