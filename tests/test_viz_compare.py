@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from rnnlab.data import data_family
@@ -150,9 +151,9 @@ def test_dashboard_follows_its_dropdowns(store):
     assert summary.value.startswith("<b>4</b>")
     dataset.value = "bach-music21"
     assert summary.value.startswith("<b>2</b>")
-    assert {t.name for t in curves.children[0].data} == {t.name for t in compare_curves(filter_runs(
+    assert {t.name for t in shown(curves).data} == {t.name for t in compare_curves(filter_runs(
         load(store), dataset="bach-music21")).data}
-    ours = next(t for t in results.children[0].data if t.name == "ours (test)")
+    ours = next(t for t in shown(results).data if t.name == "ours (test)")
     assert sorted(ours.x) == [7.0, 7.2]
     assert "rnn/gru h32 bach-music21 #2" in table.value and "rnn/tanh h32 jsb" not in table.value
     dataset.value = "all"
@@ -201,21 +202,31 @@ def test_many_runs_are_drawn_a_page_at_a_time_and_the_title_says_which(tmp_path)
     assert fig.layout.title.text == "26 runs: runs 1–10 of 26 drawn (lowest best validation first; page 1 of 3)"
 
 
-def test_each_redraw_is_a_new_figure_widget_made_from_the_whole_figure(store):
+def shown(box) -> go.Figure:
+    """The figure a dashboard's output box shows (plotly's JSON, as a static figure in a notebook)."""
+    from tests.notebook_checks import _array  # plotly's typed-array encoding back to numbers
+
+    (output,) = box.outputs
+    figure = output["data"]["application/vnd.plotly.v1+json"]
+    data = [{k: (_array(v) if isinstance(v, dict) and "bdata" in v else v) for k, v in trace.items()}
+            for trace in figure["data"]]
+    return go.Figure(data=data, layout=figure["layout"])
+
+
+def test_each_redraw_shows_the_whole_new_figure(store):
     from rnnlab.viz.compare_widget import compare_dashboard
 
     box = compare_dashboard(store, dataset="nothing-such")  # an unknown value is ignored: all runs
     _, _, _, curves, results, _ = box.children
-    first = results.children[0]
+    first = shown(results)
     assert [t.name for t in first.data][0] == "ours (test)" and not first.layout.annotations
     dataset, cell = box.children[0].children[1], box.children[0].children[3]
     dataset.value, cell.value = "jsb", "gru"  # no run matches
-    assert results.children[0].layout.annotations[0].text == "no finished runs to tabulate"
+    assert shown(results).layout.annotations[0].text == "no finished runs to tabulate"
     cell.value = "all"
-    fresh = results.children[0]
-    assert fresh is not first and not fresh.layout.annotations and fresh.layout.yaxis.visible is None
+    fresh = shown(results)
+    assert not fresh.layout.annotations and fresh.layout.yaxis.visible is None
     assert [t.name for t in fresh.data][0] == "ours (test)" and sorted(fresh.data[0].x) == [8.5, 8.9]
-    assert first.comm is None  # the FigureWidget it replaced is closed
 
 
 def test_dashboard_pages_through_many_runs(tmp_path):
@@ -230,10 +241,10 @@ def test_dashboard_pages_through_many_runs(tmp_path):
     draw, page, _ = paging.children
     assert [label for label, _ in page.options] == ["runs 1–10 of 23", "runs 11–20 of 23", "runs 21–23 of 23"]
     assert "runs 1–10 of 23 drawn" in summary.value and table.value.count("<tr>") == 10
-    assert len({t.legendgroup for t in curves.children[0].data}) == 10
+    assert len({t.legendgroup for t in shown(curves).data}) == 10
     page.value = 2
     assert "runs 21–23 of 23 drawn" in summary.value and table.value.count("<tr>") == 3
-    assert sorted(next(t for t in results.children[0].data if t.name == "ours (test)").x) == [8.2, 8.21, 8.22]
-    assert curves.children[0].layout.title.text.startswith("Runs 21–23 of 23")
+    assert sorted(next(t for t in shown(results).data if t.name == "ours (test)").x) == [8.2, 8.21, 8.22]
+    assert shown(curves).layout.title.text.startswith("Runs 21–23 of 23")
     draw.value = "best of each model"
     assert page.value == 0 and len(page.options) == 1 and table.value.count("<tr>") == 1

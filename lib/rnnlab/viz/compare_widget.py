@@ -62,8 +62,8 @@ def compare_dashboard(root: str | Path | None = None, per_page: int = MAX_DRAWN,
                             layout=widgets.Layout(width="260px"))
     refresh_button = widgets.Button(description="reload store", icon="refresh")
     summary = widgets.HTML()
-    curves = widgets.VBox()  # each holds the FigureWidget of the latest redraw (``_show``)
-    results = widgets.VBox()
+    curves = widgets.Output()  # each shows the figure of the latest redraw (``_show``)
+    results = widgets.Output()
     table = widgets.HTML()  # the results as an HTML table (not an Output widget: nothing to capture headless)
     busy = {"paging": False}
 
@@ -120,16 +120,15 @@ def compare_dashboard(root: str | Path | None = None, per_page: int = MAX_DRAWN,
     return widgets.VBox([filters, widgets.HBox([draw, page, refresh_button]), summary, curves, results, table])
 
 
-def _show(box: widgets.VBox, figure: go.Figure) -> None:
-    """Put a new FigureWidget of ``figure`` in ``box`` (and close the one it replaces).
+def _show(box: widgets.Output, figure: go.Figure) -> None:
+    """Show ``figure`` in ``box`` as the notebook shows a static figure (plotly's JSON, drawn by JupyterLab's
+    renderer), replacing what it showed.
 
-    A FigureWidget made from the whole figure draws exactly that figure. One updated in place does not: Plotly.js
-    merges a new layout into the one it shows (an old annotation or hidden axis stays), and a FigureWidget inside a
-    box syncs the state its view starts from only when it is made, so updates sent before the browser has drawn it
-    are lost."""
-    figure = go.Figure(figure)
-    figure.layout.template = go.layout.Template(layout=figure.layout.template.layout)  # no per-trace defaults
-    old = box.children
-    box.children = (go.FigureWidget(figure),)
-    for widget in old:
-        widget.close()
+    Not a FigureWidget: one updated in place keeps what the old layout set (Plotly.js merges layouts: the "no
+    finished runs" text and hidden axes stayed), and in JupyterLab a FigureWidget inside a box drew nothing
+    (0 traces at 360 px) for the curves of published runs, made fresh or updated."""
+    import json
+
+    box.outputs = ({"output_type": "display_data", "metadata": {},
+                    "data": {"application/vnd.plotly.v1+json": json.loads(figure.to_json()),
+                             "text/plain": f"<figure: {figure.layout.title.text or 'no title'}>"}},)
