@@ -148,11 +148,9 @@ def _wait_for_text(page, locator, text: str) -> None:
     expect(locator).to_contain_text(text, timeout=REDRAW_TIMEOUT_MS)
 
 
-@pytest.mark.xfail(reason="open (issue 28): in JupyterLab, picking dts-rnn/tanh in 04's architecture menu left the "
-                          "heatmap titled rnn/lstm for 60 s (seen in a fresh run; not yet known whether the widget or "
-                          "the test's select is at fault)", strict=False)
-@pytest.mark.xfail(strict=False, reason="open bug (issue 28): on a loaded machine 04's explorer sometimes "
-                   "shows its PCA and matches plots blank after Run All (3 of 5 runs); remove once fixed")
+@pytest.mark.xfail(strict=False, reason="open bug (issue 28): in JupyterLab 04's explorer sometimes shows its PCA and "
+                   "matches plots blank after Run All (3 of 5 runs on a loaded machine), and once the heatmap stayed "
+                   "titled rnn/lstm 60 s after picking dts-rnn/tanh; remove once fixed")
 def test_04_picking_an_architecture_and_a_threshold_redraws_the_explorer(lab):
     with notebook_page(lab, "04_hidden_dynamics.ipynb") as (page, shot):
         arch = _control(page, "architecture", "widget-dropdown")
